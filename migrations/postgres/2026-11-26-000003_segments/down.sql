@@ -1,0 +1,9 @@
+DROP TABLE interaction_log_entries;
+DROP TABLE logged_segments;
+DROP TABLE saved_criteria_actions;
+DROP TABLE saved_criteria;
+DROP TABLE segment_lines;
+DROP TABLE criteria_actions;
+DROP TABLE segments;
+DROP TABLE interaction_templates;
+DROP TABLE interaction_groups;

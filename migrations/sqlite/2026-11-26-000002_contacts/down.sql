@@ -1,0 +1,10 @@
+DROP TABLE contact_job_responsibilities;
+DROP TABLE contact_business_relations;
+DROP TABLE contact_industry_groups;
+DROP TABLE contact_mailing_groups;
+DROP TABLE contacts;
+DROP TABLE job_responsibilities;
+DROP TABLE business_relations;
+DROP TABLE industry_groups;
+DROP TABLE mailing_groups;
+DROP TABLE salespeople;

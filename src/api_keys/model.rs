@@ -1,0 +1,67 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{ApiKeyRecord, ApiScope};
+
+/// The caller's own identity.
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    /// The key's name; recorded as the `user` of what the caller logs.
+    pub name: String,
+    pub scope: ApiScope,
+}
+
+/// A stored API key (the key itself is never shown again after creation).
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyResponse {
+    pub id: i64,
+    pub name: String,
+    pub scope: ApiScope,
+    /// The first characters of the key, to recognise it.
+    pub key_prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKeyResponse {
+    pub fn from_record(r: ApiKeyRecord) -> Self {
+        let scope = match r.scope.as_str() {
+            "admin" => ApiScope::Admin,
+            "write" => ApiScope::Write,
+            _ => ApiScope::Read,
+        };
+        ApiKeyResponse {
+            id: r.id,
+            name: r.name,
+            scope,
+            key_prefix: r.key_prefix,
+            created_at: r.created_at.and_utc(),
+            revoked_at: r.revoked_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// The API keys, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyList {
+    pub items: Vec<ApiKeyResponse>,
+}
+
+/// A key to create.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    /// Who or what uses the key; recorded as the `user` of what it logs.
+    pub name: String,
+    pub scope: ApiScope,
+}
+
+/// A new key: `key` is shown this once only.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    pub name: String,
+    pub scope: ApiScope,
+    /// The secret to send as `Authorization: Bearer <key>`.
+    pub key: String,
+}

@@ -1,0 +1,166 @@
+//! Settings read from the environment; every variable is listed in the README.
+
+use std::time::Duration;
+
+use crate::db::Backend;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything the service can be configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `DATABASE_URL`: `postgres://...`, `sqlite://path`, or a path. Default `./crm-segments.db`.
+    pub database: Backend,
+    /// `BIND`: address to listen on. Default `127.0.0.1:8080`.
+    pub bind: String,
+    /// `DB_POOL_SIZE`: connections in the pool. Default 10.
+    pub pool_size: u32,
+    /// `BODY_LIMIT_BYTES`: largest accepted request body. Default 4 MiB.
+    pub body_limit: usize,
+    /// `BULK_MAX_ITEMS`: most items in one bulk request. Default 1000.
+    pub bulk_max_items: usize,
+    /// `IDEMPOTENCY_TTL_SECS`: how long an `Idempotency-Key` is remembered. Default 24 h.
+    pub idempotency_ttl: Duration,
+    /// `CRM_ADMIN_KEY`: an admin API key accepted without being stored.
+    pub admin_key: Option<String>,
+    /// `LOG_LEVEL` (or `RUST_LOG`): a tracing filter. Default `info`.
+    pub log_level: String,
+    /// `LOG_FORMAT`: `text` or `json`. Default `text`.
+    pub log_format: LogFormat,
+    /// `WORKERS`: HTTP worker threads. Default: one per core.
+    pub workers: Option<usize>,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "./crm-segments.db";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Settings, String> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`; an error is one line naming the variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let database = Backend::from_url(&database_url)?;
+
+        let bind = get("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        validate_bind(&bind)?;
+
+        let log_level = get("LOG_LEVEL").or_else(|| get("RUST_LOG")).unwrap_or_else(|| "info".into());
+        tracing_subscriber::EnvFilter::try_new(&log_level)
+            .map_err(|e| format!("LOG_LEVEL: invalid filter {log_level:?}: {e}"))?;
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(format!("LOG_FORMAT: expected text or json, got {other:?}")),
+        };
+
+        let admin_key = get("CRM_ADMIN_KEY");
+        if let Some(key) = &admin_key {
+            if key.len() < 16 {
+                return Err("CRM_ADMIN_KEY: must be at least 16 characters".into());
+            }
+        }
+
+        Ok(Settings {
+            database,
+            bind,
+            pool_size: parse_number(&get, "DB_POOL_SIZE", 10, 1, 1000)? as u32,
+            body_limit: parse_number(&get, "BODY_LIMIT_BYTES", 4 * 1024 * 1024, 1024, 1 << 30)? as usize,
+            bulk_max_items: parse_number(&get, "BULK_MAX_ITEMS", 1000, 1, 100_000)? as usize,
+            idempotency_ttl: Duration::from_secs(parse_number(
+                &get,
+                "IDEMPOTENCY_TTL_SECS",
+                86_400,
+                1,
+                366 * 86_400,
+            )?),
+            admin_key,
+            log_level,
+            log_format,
+            workers: match get("WORKERS") {
+                None => None,
+                Some(_) => Some(parse_number(&get, "WORKERS", 1, 1, 1024)? as usize),
+            },
+        })
+    }
+}
+
+fn parse_number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, String> {
+    let Some(text) = get(name) else { return Ok(default) };
+    let value: u64 =
+        text.trim().parse().map_err(|_| format!("{name}: expected a whole number, got {text:?}"))?;
+    if !(min..=max).contains(&value) {
+        return Err(format!("{name}: must be between {min} and {max}, got {value}"));
+    }
+    Ok(value)
+}
+
+fn validate_bind(bind: &str) -> Result<(), String> {
+    if bind.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let valid =
+        bind.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("BIND: expected host:port, got {bind:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, String> {
+        Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_localhost() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.database, Backend::Sqlite(DEFAULT_DATABASE_URL.into()));
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.pool_size, 10);
+        assert_eq!(s.bulk_max_items, 1000);
+    }
+
+    #[test]
+    fn database_url_scheme_selects_the_backend() {
+        let pg = settings(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(pg.database, Backend::Postgres("postgres://u@h/db".into()));
+        let lite = settings(&[("DATABASE_URL", "sqlite:///tmp/x.db")]).unwrap();
+        assert_eq!(lite.database, Backend::Sqlite("/tmp/x.db".into()));
+    }
+
+    #[test]
+    fn invalid_values_are_refused_with_the_variable_named() {
+        for (name, value) in [
+            ("BIND", "nonsense"),
+            ("DB_POOL_SIZE", "0"),
+            ("DB_POOL_SIZE", "many"),
+            ("LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", ":memory:"),
+            ("CRM_ADMIN_KEY", "short"),
+        ] {
+            let err = settings(&[(name, value)]).unwrap_err();
+            assert!(err.starts_with(name.split('_').next().unwrap()) || err.contains(name), "{err}");
+            assert!(!err.contains('\n'));
+        }
+    }
+}

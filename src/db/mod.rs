@@ -1,0 +1,208 @@
+//! The one connection type over SQLite and PostgreSQL, its pool, migrations and helpers.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+/// One connection type for both backends.
+///
+/// diesel's `MultiConnection` derive lets one set of DSL queries compile for both backends and
+/// be pooled by r2d2; the few statements it cannot express through the enum (multi-row
+/// `VALUES`, `ON CONFLICT`) run on the concrete connection via [`with_backend!`]. We do not use
+/// its derived `establish` (it guesses the backend and loses the real error): [`ConnectionManager`]
+/// picks the backend from the URL and fails fast with the database's own message.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs the same diesel code on the concrete connection of either backend.
+#[macro_export]
+macro_rules! with_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Postgresql($c) => $body,
+            $crate::db::Conn::Sqlite($c) => $body,
+        }
+    };
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// The database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Postgres(String),
+    /// A file path (never `:memory:`: every pooled connection would see its own database).
+    Sqlite(String),
+}
+
+impl Backend {
+    /// `postgres://` / `postgresql://` select PostgreSQL; `sqlite://path`, `sqlite:path` or a
+    /// bare path select SQLite.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Backend::Postgres(url.to_owned()));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        if path.is_empty() {
+            return Err("DATABASE_URL names no SQLite file".into());
+        }
+        if path.contains(":memory:") {
+            return Err(
+                "DATABASE_URL: an in-memory SQLite database cannot be shared by the pool; name a file".into(),
+            );
+        }
+        if path.contains("://") {
+            return Err(format!(
+                "DATABASE_URL: unsupported scheme in {path:?} (use postgres://... or a SQLite file path)"
+            ));
+        }
+        Ok(Backend::Sqlite(path.to_owned()))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Postgres(_) => "postgresql",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+/// r2d2 manager that opens the backend named by the URL and prepares each SQLite connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    backend: Backend,
+}
+
+impl ConnectionManager {
+    pub fn new(backend: Backend) -> Self {
+        ConnectionManager { backend }
+    }
+}
+
+/// Why a connection could not be opened, with the database's own message.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Connection(#[from] diesel::ConnectionError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Per-connection SQLite settings: PRAGMAs are not persistent (but for WAL), so r2d2 applies
+/// them to every new connection. The busy timeout makes writers queue instead of failing.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
+
+impl ManageConnection for ConnectionManager {
+    type Connection = Conn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<Conn, ConnectError> {
+        match &self.backend {
+            Backend::Postgres(url) => Ok(Conn::Postgresql(PgConnection::establish(url)?)),
+            Backend::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
+                conn.batch_execute(SQLITE_PRAGMAS)?;
+                Ok(Conn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
+        conn.ping().map_err(ConnectError::Query)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Builds the pool; fails with the database's message when the first connection cannot open.
+pub fn build_pool(backend: &Backend, size: u32) -> Result<Pool, String> {
+    let manager = ConnectionManager::new(backend.clone());
+    // Open one connection first so that a wrong URL fails at once with its real reason
+    // instead of r2d2 retrying for its whole connection timeout.
+    manager.connect().map_err(|e| format!("cannot connect to {}: {e}", backend.name()))?;
+    r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .map_err(|e| format!("cannot build the connection pool: {e}"))
+}
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Runs the pending migrations of the connection's backend; answers how many ran.
+pub fn run_migrations(conn: &mut Conn) -> Result<usize, String> {
+    let result = match conn {
+        Conn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    };
+    result.map_err(|e| format!("migration failed: {e}"))
+}
+
+/// Runs database work on the blocking pool, keeping the request's tracing span.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let (pool, span) = (pool.clone(), tracing::Span::current());
+    web::block(move || span.in_scope(|| f(&mut *pool.get()?))).await?
+}
+
+/// A transaction for work that writes.
+///
+/// On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up front: a deferred
+/// transaction that reads and then writes fails with SQLITE_BUSY when another writer got
+/// there first, whereas an immediate one waits its turn under the busy timeout. Nested calls
+/// become savepoints as with `Connection::transaction`.
+pub fn write_transaction<T, E, F>(conn: &mut Conn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let top_level_sqlite = match conn {
+        Conn::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?.is_none()
+        }
+        Conn::Postgresql(_) => false,
+    };
+    match conn {
+        Conn::Sqlite(c) if top_level_sqlite => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        _ => <Conn as Connection>::TransactionManager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <Conn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            <Conn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Whether the connection is SQLite (for the few places where SQL must differ).
+pub fn is_sqlite(conn: &Conn) -> bool {
+    matches!(conn, Conn::Sqlite(_))
+}

@@ -1,0 +1,314 @@
+//! The one error type and its one rendering as RFC 9457 `application/problem+json`.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// What went wrong with one field of the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The field, as a JSON path into the request (`email`, `items[3].no`, `contact_ids`).
+    pub field: String,
+    /// A stable machine-readable code (`required`, `invalid`, `too_long`, `unknown_code`, ...).
+    pub code: String,
+    /// A human-readable sentence.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), code: code.to_owned(), message: message.into() }
+    }
+}
+
+/// An RFC 9457 problem document; every 4xx and 5xx answer has this body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:crm-segments:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence.
+    pub detail: String,
+    /// The stable code of the kind of problem (the last part of `type`).
+    pub code: String,
+    /// Field-level errors, for validation problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// Every error a request can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Conflict { code, detail: detail.into() }
+    }
+
+    pub fn invalid_field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    /// The stable code and title of the kind of problem.
+    fn kind(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::BadRequest { code, .. } => (code, "Bad request"),
+            ApiError::Unauthorized(_) => ("unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => ("forbidden", "Forbidden"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            ApiError::Conflict { code, .. } => (code, "Conflict"),
+            ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
+            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::Validation(_) => ("validation-failed", "Validation failed"),
+            ApiError::Unprocessable { code, .. } => (code, "Unprocessable content"),
+            ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal server error"),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (code, title) = self.kind();
+        let (detail, errors) = match self {
+            ApiError::Validation(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                (format!("invalid fields: {}", fields.join(", ")), Some(errors.clone()))
+            }
+            ApiError::Internal(_) => ("the server failed; the error has been logged".to_owned(), None),
+            other => (other.to_string(), None),
+        };
+        Problem {
+            problem_type: format!("urn:crm-segments:problem:{code}"),
+            title: title.to_owned(),
+            status: self.status_code().as_u16(),
+            detail,
+            code: code.to_owned(),
+            errors,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(source) = self {
+            tracing::error!(error = %error_chain(source.as_ref()), "request failed");
+        } else if let ApiError::Unavailable(reason) = self {
+            tracing::warn!(%reason, "service unavailable");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
+        if let ApiError::Unauthorized(_) = self {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
+    }
+}
+
+/// `error: cause: cause`, for logs.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<DieselError> for ApiError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => ApiError::NotFound("resource not found".into()),
+            DieselError::DatabaseError(kind, info) => match kind {
+                DatabaseErrorKind::UniqueViolation => {
+                    let field = violated_column(info.as_ref()).unwrap_or_else(|| "value".into());
+                    ApiError::conflict(
+                        "already-exists",
+                        format!("a resource with this {field} already exists"),
+                    )
+                }
+                DatabaseErrorKind::ForeignKeyViolation => ApiError::Unprocessable {
+                    code: "reference-not-found",
+                    detail:
+                        "the request refers to a resource that does not exist, or a resource still in use"
+                            .into(),
+                },
+                DatabaseErrorKind::SerializationFailure => ApiError::conflict(
+                    "concurrent-update",
+                    "a concurrent request changed the same data; retry the request",
+                ),
+                DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                    ApiError::Unprocessable {
+                        code: "constraint-violated",
+                        detail: "the input breaks a data rule".into(),
+                    }
+                }
+                _ => ApiError::internal(DieselError::DatabaseError(kind, info)),
+            },
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The column a unique violation names: PostgreSQL's detail `Key (no)=(CT1) already exists.`
+/// or SQLite's message `UNIQUE constraint failed: contacts.no`.
+fn violated_column(info: &dyn DatabaseErrorInformation) -> Option<String> {
+    if let Some(details) = info.details() {
+        let start = details.find("Key (")? + 5;
+        let end = start + details[start..].find(')')?;
+        return Some(details[start..end].to_owned());
+    }
+    let message = info.message();
+    let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
+    let names: Vec<&str> = columns.split(", ").map(|c| c.rsplit('.').next().unwrap_or(c)).collect();
+    Some(names.join(", "))
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        ApiError::Unavailable(format!("no database connection available: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// Renders JSON body errors: syntax 400, wrong shape 422, too large 413, not JSON 415.
+pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::OverflowKnownLength { length, limit } => {
+            ApiError::PayloadTooLarge(format!("the body has {length} bytes; the limit is {limit}"))
+        }
+        JsonPayloadError::Overflow { limit } => {
+            ApiError::PayloadTooLarge(format!("the body exceeds the limit of {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into())
+        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::Unprocessable {
+            code: "invalid-body",
+            detail: format!("the body does not match the expected shape: {e}"),
+        },
+        JsonPayloadError::Deserialize(e) => ApiError::BadRequest {
+            code: "malformed-json",
+            detail: format!("the body is not valid JSON: {e}"),
+        },
+        other => ApiError::BadRequest {
+            code: "unreadable-body",
+            detail: format!("the body could not be read: {other}"),
+        },
+    };
+    api.into()
+}
+
+/// Renders query string errors as 400 problems.
+pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest { code: "invalid-query", detail: format!("invalid query parameters: {err}") }.into()
+}
+
+/// Renders path parameter errors (a non-numeric id, say) as 404: no such resource exists.
+pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound(format!("no resource at this path: {err}")).into()
+}
+
+/// Turns an error answer made outside our handlers (unknown route, wrong method, actix's own
+/// payload errors) into a problem document; our own problems pass through unchanged.
+pub fn render_framework_error<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == PROBLEM_CONTENT_TYPE.as_bytes());
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let what = format!("{} {}", res.request().method(), res.request().path());
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound(format!("no resource at {what}")),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(format!("{what} is not allowed")),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the body is too large".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("unsupported content type".into())
+        }
+        s if s.is_server_error() => ApiError::internal(format!("{what} answered {s}")),
+        s => ApiError::BadRequest { code: "bad-request", detail: format!("{what} answered {s}") },
+    };
+    let mut response = error.error_response();
+    // Keep the framework's status for statuses we have no variant for (e.g. 414, 431).
+    *response.status_mut() = status;
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}

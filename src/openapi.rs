@@ -1,0 +1,98 @@
+//! The OpenAPI document: every path and schema, the bearer scheme, the shared problem answers.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
+use crate::{api_keys, health};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "crm-segments",
+        description = "Contact segmentation and interaction logging, modelled on Business Central's \
+Segments and Interactions.\n\nEvery `/v1` route needs `Authorization: Bearer <API key>`; scopes are \
+read < write < admin. Every error answers an RFC 9457 `application/problem+json` document.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        api_keys::handlers::get_me,
+        api_keys::handlers::list_api_keys,
+        api_keys::handlers::create_api_key,
+        api_keys::handlers::revoke_api_key,
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&SecurityAndProblems),
+    security(("bearer" = [])),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "api-keys", description = "API keys and the caller's identity"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Problem answers every `/v1` operation can give, added here once instead of on each handler.
+const SHARED_PROBLEMS: &[(&str, &str, &str)] = &[
+    ("400", "BadRequest", "Malformed JSON or query parameters"),
+    ("401", "Unauthorized", "Missing, unknown or revoked API key"),
+    ("403", "Forbidden", "The API key's scope is too low for this operation"),
+    ("422", "UnprocessableContent", "The input is well-formed but invalid; `errors` names the fields"),
+    ("500", "InternalError", "The server failed; the cause is logged, not returned"),
+];
+const BODY_PROBLEMS: &[(&str, &str, &str)] = &[
+    ("413", "PayloadTooLarge", "The body is larger than the configured limit"),
+    ("415", "UnsupportedMediaType", "The body is not `application/json`"),
+];
+
+struct SecurityAndProblems;
+
+impl Modify for SecurityAndProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key made with `crm-segments api-keys create`"))
+                    .build(),
+            ),
+        );
+        for (_, name, description) in SHARED_PROBLEMS.iter().chain(BODY_PROBLEMS) {
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    PROBLEM_CONTENT_TYPE,
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build();
+            components.responses.insert((*name).to_owned(), RefOr::T(response));
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/v1") {
+                continue;
+            }
+            let operations =
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                add_shared_problems(operation);
+            }
+        }
+    }
+}
+
+fn add_shared_problems(operation: &mut Operation) {
+    let has_body = operation.request_body.is_some();
+    let problems = SHARED_PROBLEMS.iter().chain(BODY_PROBLEMS.iter().filter(|_| has_body));
+    for (status, name, _) in problems {
+        operation
+            .responses
+            .responses
+            .entry((*status).to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+    }
+}

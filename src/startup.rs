@@ -1,0 +1,121 @@
+//! Builds the application: pool, migrations, routes, middleware, and the bound server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{web, App, HttpServer};
+use futures_util::FutureExt;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::error::{self, ApiError};
+use crate::openapi::ApiDoc;
+use crate::{api_keys, auth, health};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    /// SHA-256 of `CRM_ADMIN_KEY`, when set.
+    pub admin_key_hash: Option<String>,
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: Pool,
+    /// The admin key created on a first start with no key at all, to show once.
+    pub initial_admin_key: Option<String>,
+}
+
+impl Application {
+    /// Connects, migrates, and binds `settings.bind` (port 0 picks a free port).
+    pub fn build(settings: Settings) -> Result<Application, String> {
+        let pool = db::build_pool(&settings.database, settings.pool_size)?;
+        let initial_admin_key = {
+            let mut conn = pool.get().map_err(|e| format!("cannot get a database connection: {e}"))?;
+            db::run_migrations(&mut conn)?;
+            auth::ensure_initial_admin_key(&mut conn, settings.admin_key.is_some())
+                .map_err(|e| format!("cannot create the initial admin key: {e}"))?
+        };
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            admin_key_hash: settings.admin_key.as_deref().map(auth::hash_key),
+            settings: Arc::new(settings.clone()),
+        });
+        let openapi = ApiDoc::openapi();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(state.settings.body_limit)
+                        .error_handler(error::json_error),
+                )
+                .app_data(web::PayloadConfig::new(state.settings.body_limit))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .configure(routes)
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+                .default_service(web::to(|| async {
+                    Err::<String, _>(ApiError::NotFound("no such route".into()))
+                }))
+                .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
+                .wrap_fn(|req, srv| {
+                    let started = Instant::now();
+                    let method = req.method().clone();
+                    let path = req.path().to_owned();
+                    srv.call(req).map(move |res| {
+                        if let Ok(res) = &res {
+                            tracing::info!(
+                                %method, %path, status = res.status().as_u16(),
+                                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                                "request"
+                            );
+                        }
+                        res
+                    })
+                })
+        })
+        .listen(listener)
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Application { port, server: server.run(), pool, initial_admin_key })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").get(health::healthz))
+        .service(web::resource("/readyz").get(health::readyz))
+        .service(web::resource("/docs").get(|| async {
+            actix_web::HttpResponse::Found()
+                .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                .finish()
+        }))
+        .service(web::scope("/v1").configure(api_keys::routes));
+}

@@ -1,0 +1,60 @@
+//! The binary: config errors, `api-keys create`, `openapi`.
+
+use std::process::Command;
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crm-segments"))
+}
+
+#[test]
+fn invalid_configuration_exits_non_zero_with_a_one_line_reason() {
+    for (name, value) in
+        [("BIND", "nowhere"), ("DB_POOL_SIZE", "0"), ("LOG_FORMAT", "xml"), ("DATABASE_URL", "mysql://x/y")]
+    {
+        let output = binary().arg("migrate").env(name, value).output().unwrap();
+        assert!(!output.status.success(), "{name}={value} was accepted");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(name), "{stderr}");
+    }
+}
+
+#[test]
+fn an_unreachable_postgres_fails_fast_with_the_real_reason() {
+    let started = std::time::Instant::now();
+    let output =
+        binary().arg("migrate").env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("cannot connect to postgresql"), "{stderr}");
+    assert!(started.elapsed().as_secs() < 10);
+}
+
+#[test]
+fn api_keys_create_prints_the_key_alone_and_the_key_is_stored_hashed() {
+    let path = std::env::temp_dir().join(format!("crm_cli_{}.db", std::process::id()));
+    let output = binary()
+        .args(["api-keys", "create", "--name", "ops", "--scope", "admin"])
+        .env("DATABASE_URL", &path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let key = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(key.lines().count(), 1);
+    assert!(key.starts_with("crm_") && key.trim().len() > 40, "{key}");
+    let listed = binary().args(["api-keys", "list"]).env("DATABASE_URL", &path).output().unwrap();
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains("ops") && !listed.contains(key.trim()), "{listed}");
+    let stored = std::fs::read(&path).unwrap();
+    assert!(!String::from_utf8_lossy(&stored).contains(key.trim()));
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn openapi_prints_the_document_without_a_database() {
+    let output =
+        binary().arg("openapi").env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none").output().unwrap();
+    assert!(output.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+}

@@ -1,0 +1,159 @@
+//! Health, auth scopes, and the problem documents of every bad-input class.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::db_test;
+use crate::helpers::{assert_json, assert_problem};
+
+db_test!(health_and_readiness_answer_without_a_key, |app| {
+    let health = assert_json(app.request_as(Method::GET, "/healthz", None).send().await.unwrap(), 200).await;
+    assert_eq!(health["status"], "ok");
+    let ready = assert_json(app.request_as(Method::GET, "/readyz", None).send().await.unwrap(), 200).await;
+    let expected = match app.db {
+        crate::helpers::Db::Sqlite => "sqlite",
+        crate::helpers::Db::Postgres => "postgresql",
+    };
+    assert_eq!(ready["database"], expected);
+});
+
+db_test!(migrations_create_every_table_and_a_second_run_does_nothing, |app| {
+    use diesel::prelude::*;
+    let mut conn = app.conn();
+    assert_eq!(crm_segments::db::run_migrations(&mut conn).unwrap(), 0);
+    let series: i64 = crm_segments::db::schema::number_series::table.count().get_result(&mut *conn).unwrap();
+    assert_eq!(series, 3);
+});
+
+db_test!(a_v1_route_without_a_key_is_401, |app| {
+    let response = app.request_as(Method::GET, "/v1/me", None).send().await.unwrap();
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    assert_problem(response, 401, "unauthorized").await;
+});
+
+db_test!(an_unknown_or_malformed_key_is_401, |app| {
+    let unknown = app.request_as(Method::GET, "/v1/me", Some("crm_not-a-key")).send().await.unwrap();
+    assert_problem(unknown, 401, "unauthorized").await;
+    let basic =
+        app.client.get(app.url("/v1/me")).header("authorization", "Basic dXNlcjpwYXNz").send().await.unwrap();
+    assert_problem(basic, 401, "unauthorized").await;
+});
+
+db_test!(each_scope_reaches_what_it_may_and_no_further, |app| {
+    let me =
+        assert_json(app.request_as(Method::GET, "/v1/me", Some(&app.read_key)).send().await.unwrap(), 200)
+            .await;
+    assert_eq!(me, json!({"name": "reader", "scope": "read"}));
+    for key in [&app.read_key, &app.write_key] {
+        let response = app.request_as(Method::GET, "/v1/api-keys", Some(key)).send().await.unwrap();
+        assert_problem(response, 403, "forbidden").await;
+    }
+    let keys = assert_json(
+        app.request_as(Method::GET, "/v1/api-keys", Some(&app.admin_key)).send().await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(keys["items"].as_array().unwrap().len(), 2);
+});
+
+db_test!(a_key_created_over_http_works_until_revoked, |app| {
+    let created = app
+        .request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
+        .json(&json!({"name": "erp", "scope": "write"}))
+        .send()
+        .await
+        .unwrap();
+    let created = assert_json(created, 201).await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let me = assert_json(app.request_as(Method::GET, "/v1/me", Some(&key)).send().await.unwrap(), 200).await;
+    assert_eq!(me["name"], "erp");
+
+    let keys = assert_json(
+        app.request_as(Method::GET, "/v1/api-keys", Some(&app.admin_key)).send().await.unwrap(),
+        200,
+    )
+    .await;
+    let id = keys["items"].as_array().unwrap().iter().find(|k| k["name"] == "erp").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert!(keys.to_string().find(&key).is_none(), "a listed key must not show its secret");
+    let revoked = app
+        .request_as(Method::DELETE, &format!("/v1/api-keys/{id}"), Some(&app.admin_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let after = app.request_as(Method::GET, "/v1/me", Some(&key)).send().await.unwrap();
+    assert_problem(after, 401, "unauthorized").await;
+});
+
+db_test!(malformed_json_is_400, |app| {
+    let response = app
+        .request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 400, "malformed-json").await;
+});
+
+db_test!(wrong_types_and_unknown_fields_are_422, |app| {
+    for body in [
+        json!({"name": 5, "scope": "read"}),
+        json!({"name": "x", "scope": "read", "colour": "red"}),
+        json!({"name": "x", "scope": "superuser"}),
+    ] {
+        let response = app
+            .request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 422, "invalid-body").await;
+    }
+});
+
+db_test!(a_body_that_is_not_json_is_415, |app| {
+    let response = app
+        .request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
+        .header("content-type", "text/plain")
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 415, "unsupported-media-type").await;
+});
+
+db_test!(a_body_over_the_limit_is_413, |app| {
+    let name = "x".repeat(5 * 1024 * 1024);
+    let response = app
+        .request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
+        .json(&json!({"name": name, "scope": "read"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 413, "payload-too-large").await;
+});
+
+db_test!(unknown_routes_are_404_and_wrong_methods_405, |app| {
+    assert_problem(app.get("/v1/no-such-thing").await, 404, "not-found").await;
+    assert_problem(app.get("/elsewhere").await, 404, "not-found").await;
+    let put = app.request(Method::PUT, "/v1/me").send().await.unwrap();
+    assert_problem(put, 405, "method-not-allowed").await;
+});
+
+db_test!(a_non_numeric_id_in_the_path_is_404, |app| {
+    let response =
+        app.request_as(Method::DELETE, "/v1/api-keys/abc", Some(&app.admin_key)).send().await.unwrap();
+    assert_problem(response, 404, "not-found").await;
+});
+
+db_test!(the_docs_page_and_the_openapi_document_are_served, |app| {
+    let docs = app.request_as(Method::GET, "/docs/", None).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+    let spec =
+        assert_json(app.request_as(Method::GET, "/openapi.json", None).send().await.unwrap(), 200).await;
+    assert_eq!(spec["openapi"], "3.1.0");
+});

@@ -1,0 +1,225 @@
+//! `TestApp`: the real application on port 0 against a fresh SQLite file or PostgreSQL database.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crm_segments::auth::{self, ApiScope};
+use crm_segments::config::Settings;
+use crm_segments::db::Backend;
+use crm_segments::startup::Application;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+
+/// Runs a test body once on SQLite and once on PostgreSQL, as `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Db::Sqlite).await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::TestApp::try_spawn($crate::helpers::Db::Postgres).await
+                else {
+                    return;
+                };
+                $body
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+enum TestDb {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub admin_key: String,
+    pub write_key: String,
+    pub read_key: String,
+    pub pool: crm_segments::db::Pool,
+    pub db: Db,
+    test_db: TestDb,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("crm_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos)
+}
+
+/// The PostgreSQL server URL, or None to skip; under CI a missing one is a failure, not a skip.
+fn postgres_admin_url() -> Option<String> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CI=true but TEST_DATABASE_URL is not set: the PostgreSQL tests cannot run")
+        }
+        _ => None,
+    }
+}
+
+/// `postgres://host/db?x` with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> TestApp {
+        Self::try_spawn(db).await.expect("the database for this test is not configured")
+    }
+
+    /// Starts the app; None when PostgreSQL is not configured outside CI.
+    pub async fn try_spawn(db: Db) -> Option<TestApp> {
+        let name = unique_name();
+        let (backend, test_db) = match db {
+            Db::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                (Backend::Sqlite(path.display().to_string()), TestDb::Sqlite(path))
+            }
+            Db::Postgres => {
+                let admin_url = postgres_admin_url()?;
+                let mut conn =
+                    PgConnection::establish(&admin_url).expect("cannot connect to TEST_DATABASE_URL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create database");
+                (Backend::Postgres(with_database(&admin_url, &name)), TestDb::Postgres { admin_url, name })
+            }
+        };
+        let mut settings = Settings::from_lookup(|_| None).expect("default settings");
+        settings.database = backend;
+        settings.bind = "127.0.0.1:0".into();
+        settings.pool_size = 4;
+        settings.workers = Some(2);
+        settings.admin_key = Some("test-admin-key-0123456789".into());
+        if std::env::var("TEST_LOG").is_ok() {
+            crm_segments::telemetry::init("info", crm_segments::config::LogFormat::Text);
+        }
+        Some(Self::start(settings, db, test_db).await)
+    }
+
+    async fn start(settings: Settings, db: Db, test_db: TestDb) -> TestApp {
+        let admin_key = settings.admin_key.clone().expect("admin key");
+        let app = Application::build(settings).expect("the application builds");
+        let pool = app.pool().clone();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let mut conn = pool.get().expect("connection");
+        let write_key = auth::create_api_key(&mut conn, "writer", ApiScope::Write).expect("write key");
+        let read_key = auth::create_api_key(&mut conn, "reader", ApiScope::Read).expect("read key");
+        drop(conn);
+        TestApp { address, client: reqwest::Client::new(), admin_key, write_key, read_key, pool, db, test_db }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request made with `key` (None: no Authorization header).
+    pub fn request_as(&self, method: Method, path: &str, key: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+
+    /// A request made with the write key, which most tests use.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request_as(method, path, Some(&self.write_key))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path).json(body).send().await.expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path).json(body).send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().await.expect("request")
+    }
+
+    /// Runs a query on the app's database (for asserting effects).
+    pub fn conn(&self) -> crm_segments::db::PooledConn {
+        self.pool.get().expect("connection")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self.test_db {
+            TestDb::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            TestDb::Postgres { admin_url, name } => {
+                if let Ok(mut conn) = PgConnection::establish(admin_url) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+/// Asserts the status and that the body is a problem document with this code; answers the body.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("problem body");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["type"], format!("urn:crm-segments:problem:{code}"), "{body}");
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    body
+}
+
+/// Asserts the status and answers the JSON body.
+pub async fn assert_json(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).expect("JSON body")
+}

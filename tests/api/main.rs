@@ -1,0 +1,9 @@
+//! One integration-test binary: every test runs over HTTP against the real app, once per backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[allow(dead_code)] // not every helper is used by every milestone
+mod helpers;
+
+mod cli;
+mod foundation;
+mod openapi;
