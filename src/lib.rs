@@ -2,10 +2,17 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod code_tables;
+pub mod conditional;
 pub mod config;
+pub mod contacts;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod idempotency;
+pub mod number_series;
 pub mod openapi;
+pub mod pagination;
 pub mod startup;
 pub mod telemetry;
+pub mod validation;

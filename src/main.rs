@@ -5,10 +5,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use crm_segments::auth::{self, ApiScope};
 use crm_segments::config::Settings;
-use crm_segments::openapi::ApiDoc;
+use crm_segments::openapi;
 use crm_segments::startup::Application;
 use crm_segments::{db, telemetry};
-use utoipa::OpenApi;
 
 #[derive(Parser)]
 #[command(name = "crm-segments", version, about = "Contact segmentation and interaction logging service")]
@@ -84,7 +83,7 @@ fn fail(reason: &str) -> ExitCode {
 
 /// The OpenAPI document as committed in `openapi/openapi.json`.
 fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    openapi::document().to_pretty_json().unwrap_or_default()
 }
 
 fn serve(settings: Settings) -> Result<(), String> {

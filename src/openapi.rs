@@ -6,7 +6,17 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
-use crate::{api_keys, health};
+use crate::{api_keys, code_tables, contacts, health};
+
+/// The whole document: the service's own paths plus each resource module's, merged, then
+/// the security scheme and the shared problem answers added to every `/v1` operation.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(code_tables::CodeTablesApi::openapi());
+    doc.merge(contacts::ContactsApi::openapi());
+    SecurityAndProblems.modify(&mut doc);
+    doc
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,14 +36,16 @@ read < write < admin. Every error answers an RFC 9457 `application/problem+json`
         api_keys::handlers::revoke_api_key,
     ),
     components(schemas(Problem, FieldError)),
-    modifiers(&SecurityAndProblems),
     security(("bearer" = [])),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "api-keys", description = "API keys and the caller's identity"),
+        (name = "contacts", description = "Contacts, their links to code tables, and bulk sync"),
+        (name = "code-tables", description = "Mailing groups, industry groups, business relations, \
+job responsibilities, salespeople, interaction groups"),
     )
 )]
-pub struct ApiDoc;
+struct ApiDoc;
 
 /// Problem answers every `/v1` operation can give, added here once instead of on each handler.
 const SHARED_PROBLEMS: &[(&str, &str, &str)] = &[

@@ -8,14 +8,13 @@ use actix_web::dev::{Server, Service};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{web, App, HttpServer};
 use futures_util::FutureExt;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::error::{self, ApiError};
-use crate::openapi::ApiDoc;
-use crate::{api_keys, auth, health};
+use crate::openapi;
+use crate::{api_keys, auth, code_tables, contacts, health};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -53,7 +52,7 @@ impl Application {
             admin_key_hash: settings.admin_key.as_deref().map(auth::hash_key),
             settings: Arc::new(settings.clone()),
         });
-        let openapi = ApiDoc::openapi();
+        let openapi = openapi::document();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -117,5 +116,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .insert_header((actix_web::http::header::LOCATION, "/docs/"))
                 .finish()
         }))
-        .service(web::scope("/v1").configure(api_keys::routes));
+        .service(
+            web::scope("/v1")
+                .configure(api_keys::routes)
+                .configure(contacts::routes)
+                .configure(code_tables::routes),
+        );
 }

@@ -103,6 +103,11 @@ impl TestApp {
 
     /// Starts the app; None when PostgreSQL is not configured outside CI.
     pub async fn try_spawn(db: Db) -> Option<TestApp> {
+        Self::try_spawn_with(db, |_| {}).await
+    }
+
+    /// Like [`TestApp::try_spawn`], with settings adjusted by `configure` (a short TTL, a small limit).
+    pub async fn try_spawn_with(db: Db, configure: impl FnOnce(&mut Settings)) -> Option<TestApp> {
         let name = unique_name();
         let (backend, test_db) = match db {
             Db::Sqlite => {
@@ -125,6 +130,7 @@ impl TestApp {
         settings.pool_size = 4;
         settings.workers = Some(2);
         settings.admin_key = Some("test-admin-key-0123456789".into());
+        configure(&mut settings);
         if std::env::var("TEST_LOG").is_ok() {
             crm_segments::telemetry::init("info", crm_segments::config::LogFormat::Text);
         }

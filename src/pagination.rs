@@ -1,0 +1,107 @@
+//! Keyset pagination: a bounded `limit` and an opaque cursor naming the last row seen.
+
+use base64::Engine;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 1000;
+
+/// `limit` and `cursor`, shared by every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Items per page, 1 to 1000 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page; omit for the first page.
+    pub cursor: Option<String>,
+}
+
+/// A validated page request: the key to continue after, and how many rows to fetch.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    /// Rows come strictly after this key (ids ascend).
+    pub after: Option<i64>,
+    pub limit: i64,
+}
+
+impl PageParams {
+    pub fn validate(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid_field(
+                "limit",
+                "out_of_range",
+                format!("limit must be 1 to {MAX_LIMIT}"),
+            ));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(cursor) if cursor.is_empty() => None,
+            Some(cursor) => Some(decode_cursor(cursor)?),
+        };
+        Ok(PageRequest { after, limit })
+    }
+}
+
+/// A page request over a list ordered by a text key (code tables are keyed by `code`).
+#[derive(Debug, Clone)]
+pub struct CodePageRequest {
+    /// Rows come strictly after this code.
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+impl PageParams {
+    pub fn validate_code(&self) -> Result<CodePageRequest, ApiError> {
+        let PageRequest { limit, .. } = PageParams { limit: self.limit, cursor: None }.validate()?;
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(cursor) => Some(decode_text(cursor, "code:")?),
+        };
+        Ok(CodePageRequest { after, limit })
+    }
+}
+
+pub fn encode_code_cursor(last_code: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("code:{last_code}"))
+}
+
+/// Like [`into_page`] for code-keyed lists.
+pub fn into_code_page<T>(
+    mut rows: Vec<T>,
+    page: &CodePageRequest,
+    code: impl Fn(&T) -> &str,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > page.limit;
+    rows.truncate(page.limit as usize);
+    let next = if more { rows.last().map(|r| encode_code_cursor(code(r))) } else { None };
+    (rows, next)
+}
+
+fn decode_text(cursor: &str, prefix: &str) -> Result<String, ApiError> {
+    let invalid = || ApiError::invalid_field("cursor", "invalid", "not a cursor this service issued");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    text.strip_prefix(prefix).map(str::to_owned).ok_or_else(invalid)
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
+    decode_text(cursor, "id:")?
+        .parse()
+        .map_err(|_| ApiError::invalid_field("cursor", "invalid", "not a cursor this service issued"))
+}
+
+pub fn encode_cursor(last_id: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("id:{last_id}"))
+}
+
+/// Splits `limit + 1` fetched rows into the page and the cursor of the next one.
+pub fn into_page<T>(mut rows: Vec<T>, page: PageRequest, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > page.limit;
+    rows.truncate(page.limit as usize);
+    let next = if more { rows.last().map(|r| encode_cursor(id(r))) } else { None };
+    (rows, next)
+}
