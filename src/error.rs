@@ -62,6 +62,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// Values that must be unique are already used (409, field by field).
+    #[error("already used")]
+    Duplicates(Vec<FieldError>),
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -104,6 +107,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict { code, .. } => (code, "Conflict"),
+            ApiError::Duplicates(_) => ("already-exists", "Conflict"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
@@ -120,6 +124,10 @@ impl ApiError {
             ApiError::Validation(errors) => {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 (format!("invalid fields: {}", fields.join(", ")), Some(errors.clone()))
+            }
+            ApiError::Duplicates(errors) => {
+                let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+                (format!("already used by another resource: {}", fields.join(", ")), Some(errors.clone()))
             }
             ApiError::Internal(_) => ("the server failed; the error has been logged".to_owned(), None),
             other => (other.to_string(), None),
@@ -143,7 +151,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::Duplicates(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

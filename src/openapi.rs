@@ -6,7 +6,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
-use crate::{api_keys, code_tables, contacts, health};
+use crate::{api_keys, code_tables, contacts, health, segments, templates};
 
 /// The whole document: the service's own paths plus each resource module's, merged, then
 /// the security scheme and the shared problem answers added to every `/v1` operation.
@@ -14,6 +14,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(code_tables::CodeTablesApi::openapi());
     doc.merge(contacts::ContactsApi::openapi());
+    doc.merge(templates::TemplatesApi::openapi());
+    doc.merge(segments::SegmentsApi::openapi());
     SecurityAndProblems.modify(&mut doc);
     doc
 }
@@ -43,6 +45,8 @@ read < write < admin. Every error answers an RFC 9457 `application/problem+json`
         (name = "contacts", description = "Contacts, their links to code tables, and bulk sync"),
         (name = "code-tables", description = "Mailing groups, industry groups, business relations, \
 job responsibilities, salespeople, interaction groups"),
+        (name = "interaction-templates", description = "Interaction templates and their defaults"),
+        (name = "segments", description = "Segments: headers, lines with inherited values and overrides"),
     )
 )]
 struct ApiDoc;

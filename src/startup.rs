@@ -14,7 +14,7 @@ use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::error::{self, ApiError};
 use crate::openapi;
-use crate::{api_keys, auth, code_tables, contacts, health};
+use crate::{api_keys, auth, code_tables, contacts, health, idempotency, segments, templates};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -118,8 +118,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         }))
         .service(
             web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(idempotency::replay_or_record))
                 .configure(api_keys::routes)
                 .configure(contacts::routes)
-                .configure(code_tables::routes),
+                .configure(code_tables::routes)
+                .configure(templates::routes)
+                .configure(segments::routes),
         );
 }

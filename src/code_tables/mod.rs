@@ -1,11 +1,120 @@
 //! Code tables: mailing groups, industry groups, business relations, job responsibilities,
-//! salespeople and interaction groups.
+//! salespeople and interaction groups, under `/v1/<table>` and `/v1/<table>/{code}`.
+
+pub mod handlers;
+pub mod model;
+pub mod repo;
+pub mod salespeople;
 
 use actix_web::web;
 use utoipa::OpenApi;
 
+use self::handlers as h;
+use self::salespeople::handlers as sp;
+
 #[derive(OpenApi)]
-#[openapi(paths())]
+#[openapi(
+    paths(
+        h::list_mailing_groups,
+        h::create_mailing_group,
+        h::get_mailing_group,
+        h::update_mailing_group,
+        h::delete_mailing_group,
+        h::list_industry_groups,
+        h::create_industry_group,
+        h::get_industry_group,
+        h::update_industry_group,
+        h::delete_industry_group,
+        h::list_business_relations,
+        h::create_business_relation,
+        h::get_business_relation,
+        h::update_business_relation,
+        h::delete_business_relation,
+        h::list_job_responsibilities,
+        h::create_job_responsibility,
+        h::get_job_responsibility,
+        h::update_job_responsibility,
+        h::delete_job_responsibility,
+        h::list_interaction_groups,
+        h::create_interaction_group,
+        h::get_interaction_group,
+        h::update_interaction_group,
+        h::delete_interaction_group,
+        sp::list_salespeople,
+        sp::create_salesperson,
+        sp::get_salesperson,
+        sp::update_salesperson,
+        sp::delete_salesperson,
+    ),
+    components(schemas(
+        model::DescribedCodeResponse,
+        model::DescribedCodeList,
+        model::CreateDescribedCode,
+        model::UpdateDescribedCode,
+        salespeople::model::SalespersonResponse,
+        salespeople::model::SalespersonList,
+        salespeople::model::CreateSalesperson,
+        salespeople::model::UpdateSalesperson,
+    ))
+)]
 pub struct CodeTablesApi;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+/// `web::resource` per URL, so that a method a URL does not serve answers 405.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/mailing-groups").get(h::list_mailing_groups).post(h::create_mailing_group))
+        .service(
+            web::resource("/mailing-groups/{code}")
+                .get(h::get_mailing_group)
+                .patch(h::update_mailing_group)
+                .delete(h::delete_mailing_group),
+        )
+        .service(
+            web::resource("/industry-groups").get(h::list_industry_groups).post(h::create_industry_group),
+        )
+        .service(
+            web::resource("/industry-groups/{code}")
+                .get(h::get_industry_group)
+                .patch(h::update_industry_group)
+                .delete(h::delete_industry_group),
+        )
+        .service(
+            web::resource("/business-relations")
+                .get(h::list_business_relations)
+                .post(h::create_business_relation),
+        )
+        .service(
+            web::resource("/business-relations/{code}")
+                .get(h::get_business_relation)
+                .patch(h::update_business_relation)
+                .delete(h::delete_business_relation),
+        )
+        .service(
+            web::resource("/job-responsibilities")
+                .get(h::list_job_responsibilities)
+                .post(h::create_job_responsibility),
+        )
+        .service(
+            web::resource("/job-responsibilities/{code}")
+                .get(h::get_job_responsibility)
+                .patch(h::update_job_responsibility)
+                .delete(h::delete_job_responsibility),
+        )
+        .service(
+            web::resource("/interaction-groups")
+                .get(h::list_interaction_groups)
+                .post(h::create_interaction_group),
+        )
+        .service(
+            web::resource("/interaction-groups/{code}")
+                .get(h::get_interaction_group)
+                .patch(h::update_interaction_group)
+                .delete(h::delete_interaction_group),
+        )
+        .service(web::resource("/salespeople").get(sp::list_salespeople).post(sp::create_salesperson))
+        .service(
+            web::resource("/salespeople/{code}")
+                .get(sp::get_salesperson)
+                .patch(sp::update_salesperson)
+                .delete(sp::delete_salesperson),
+        );
+}

@@ -1,10 +1,54 @@
 //! Contacts: CRUD, lists with filters, links to code tables, and bulk sync.
 
+pub mod handlers;
+pub mod model;
+pub mod repo;
+pub mod write;
+
 use actix_web::web;
 use utoipa::OpenApi;
 
+use crate::domain::{ContactType, CorrespondenceType};
+
 #[derive(OpenApi)]
-#[openapi(paths())]
+#[openapi(
+    paths(
+        handlers::list_contacts,
+        handlers::create_contact,
+        handlers::get_contact,
+        handlers::patch_contact,
+        handlers::delete_contact,
+        handlers::bulk_sync_contacts,
+        handlers::list_mailing_group_contacts,
+        handlers::list_industry_group_contacts,
+        handlers::list_business_relation_contacts,
+        handlers::list_job_responsibility_contacts,
+    ),
+    components(schemas(
+        ContactType,
+        CorrespondenceType,
+        model::CreateContact,
+        model::ContactPatch,
+        model::ContactResponse,
+        model::ContactList,
+        model::BulkContacts,
+        model::BulkStatus,
+        model::BulkResult,
+        model::BulkResponse,
+    ))
+)]
 pub struct ContactsApi;
 
-pub fn routes(_cfg: &mut web::ServiceConfig) {}
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    use handlers::*;
+    // `/contacts/bulk` before `/contacts/{id}` so that "bulk" is never taken for an id.
+    cfg.service(web::resource("/contacts/bulk").post(bulk_sync_contacts))
+        .service(web::resource("/contacts").get(list_contacts).post(create_contact))
+        .service(web::resource("/contacts/{id}").get(get_contact).patch(patch_contact).delete(delete_contact))
+        .service(web::resource("/mailing-groups/{code}/contacts").get(list_mailing_group_contacts))
+        .service(web::resource("/industry-groups/{code}/contacts").get(list_industry_group_contacts))
+        .service(web::resource("/business-relations/{code}/contacts").get(list_business_relation_contacts))
+        .service(
+            web::resource("/job-responsibilities/{code}/contacts").get(list_job_responsibility_contacts),
+        );
+}

@@ -202,6 +202,9 @@ where
     }
 }
 
+/// Most values bound in one `IN (...)` list: far under SQLite's 32766 and PostgreSQL's 65535.
+pub const MAX_BINDS_PER_LIST: usize = 10_000;
+
 /// Whether the connection is SQLite (for the few places where SQL must differ).
 pub fn is_sqlite(conn: &Conn) -> bool {
     matches!(conn, Conn::Sqlite(_))

@@ -5,5 +5,10 @@
 mod helpers;
 
 mod cli;
+mod code_tables;
+mod contacts;
 mod foundation;
+mod idempotency;
 mod openapi;
+mod segments;
+mod templates;

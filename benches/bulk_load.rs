@@ -1,0 +1,249 @@
+//! Loads 100,000 contacts through `POST /v1/contacts/bulk` (1000 items a request) and the same
+//! rows by raw multi-row SQL on the same database, and prints the ratio and the server's peak
+//! memory. SQLite always; PostgreSQL when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`) names a
+//! server. Run: `cargo bench --bench bulk_load` (`BENCH_CONTACTS=20000` for a quicker run).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use serde_json::{json, Value};
+
+const BATCH: usize = 1000;
+const ADMIN_KEY: &str = "bench-admin-key-0123456789";
+
+fn contact(i: usize) -> Value {
+    let city = ["Oslo", "Bergen", "Trondheim", "Stavanger"][i % 4];
+    json!({
+        "type": "company",
+        "no": format!("B{i:07}"),
+        "external_id": format!("erp-{i}"),
+        "name": format!("Company {i} AS"),
+        "address": format!("Street {i}"),
+        "city": city,
+        "post_code": format!("{:04}", i % 10000),
+        "country_code": "NO",
+        "phone": format!("+47 {i:08}"),
+        "email": format!("post{i}@company{i}.no"),
+        "language_code": "nb-NO",
+        "correspondence_type": if i.is_multiple_of(2) { "email" } else { "hard_copy" },
+    })
+}
+
+fn sql_text(v: &Value) -> String {
+    match v.as_str() {
+        Some(s) => format!("'{}'", s.replace('\'', "''")),
+        None => "NULL".into(),
+    }
+}
+
+/// The same rows as one multi-row INSERT per 1000, in one transaction.
+fn raw_statements(total: usize, now: &str) -> Vec<String> {
+    (0..total)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|chunk| {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|&i| {
+                    let c = contact(i);
+                    let name = c["name"].as_str().unwrap();
+                    format!(
+                        "({}, 'company', {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, false, false, 1, '{now}', '{now}')",
+                        sql_text(&c["no"]),
+                        sql_text(&c["name"]),
+                        sql_text(&json!(name.to_lowercase())),
+                        sql_text(&c["address"]),
+                        sql_text(&c["city"]),
+                        sql_text(&c["post_code"]),
+                        sql_text(&c["country_code"]),
+                        sql_text(&c["phone"]),
+                        sql_text(&c["email"]),
+                        sql_text(&c["language_code"]),
+                        sql_text(&c["correspondence_type"]),
+                        sql_text(&c["external_id"]),
+                    )
+                })
+                .collect();
+            format!(
+                "INSERT INTO contacts (no, contact_type, name, search_name, address, city, post_code, country_code, \
+                 phone, email, language_code, correspondence_type, external_id, exclude_from_segment, \
+                 privacy_blocked, version, created_at, updated_at) VALUES {}",
+                rows.join(", ")
+            )
+        })
+        .collect()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(database_url: &str, port: u16) -> Server {
+        let child = Command::new(env!("CARGO_BIN_EXE_crm-segments"))
+            .env("DATABASE_URL", database_url)
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("CRM_ADMIN_KEY", ADMIN_KEY)
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the server");
+        Server { child, port }
+    }
+
+    /// Peak resident memory of the server process (VmHWM), in MB.
+    fn peak_rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_ready(client: &reqwest::Client, port: u16) {
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not become ready");
+}
+
+struct Figures {
+    api: Duration,
+    raw: Duration,
+    peak_mb: f64,
+}
+
+async fn run_api(database_url: &str, port: u16, total: usize) -> (Duration, f64) {
+    let server = Server::start(database_url, port);
+    let client = reqwest::Client::new();
+    wait_ready(&client, port).await;
+    let bodies: Vec<Value> = (0..total)
+        .collect::<Vec<_>>()
+        .chunks(BATCH)
+        .map(|chunk| json!({"items": chunk.iter().map(|&i| contact(i)).collect::<Vec<_>>()}))
+        .collect();
+    let started = Instant::now();
+    for body in &bodies {
+        let response = client
+            .post(format!("http://127.0.0.1:{}/v1/contacts/bulk", server.port))
+            .bearer_auth(ADMIN_KEY)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "bulk failed: {}", response.text().await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    (elapsed, server.peak_rss_mb())
+}
+
+fn migrate(database_url: &str) {
+    let status = Command::new(env!("CARGO_BIN_EXE_crm-segments"))
+        .arg("migrate")
+        .env("DATABASE_URL", database_url)
+        .env("LOG_LEVEL", "warn")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn raw_time(statements: &[String], exec: &mut dyn FnMut(&str)) -> Duration {
+    let started = Instant::now();
+    exec("BEGIN");
+    for s in statements {
+        exec(s);
+    }
+    exec("COMMIT");
+    started.elapsed()
+}
+
+async fn bench_sqlite(total: usize, statements: &[String]) -> Figures {
+    let dir = std::env::temp_dir();
+    let api_db = dir.join(format!("bench_api_{}.db", std::process::id()));
+    let raw_db = dir.join(format!("bench_raw_{}.db", std::process::id()));
+    let (api, peak_mb) = run_api(api_db.to_str().unwrap(), 18931, total).await;
+    migrate(raw_db.to_str().unwrap());
+    let mut conn = SqliteConnection::establish(raw_db.to_str().unwrap()).unwrap();
+    conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .unwrap();
+    let raw = raw_time(statements, &mut |s| conn.batch_execute(s).unwrap());
+    for path in [&api_db, &raw_db] {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    Figures { api, raw, peak_mb }
+}
+
+async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -> Figures {
+    let base =
+        server_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or_else(|| server_url.to_owned());
+    let mut admin = PgConnection::establish(server_url).unwrap();
+    let names = [format!("bench_api_{}", std::process::id()), format!("bench_raw_{}", std::process::id())];
+    for name in &names {
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+    }
+    let (api, peak_mb) = run_api(&format!("{base}/{}", names[0]), 18932, total).await;
+    let raw_url = format!("{base}/{}", names[1]);
+    migrate(&raw_url);
+    let mut conn = PgConnection::establish(&raw_url).unwrap();
+    let raw = raw_time(statements, &mut |s| conn.batch_execute(s).unwrap());
+    drop(conn);
+    for name in &names {
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .unwrap();
+    }
+    Figures { api, raw, peak_mb }
+}
+
+fn report(backend: &str, total: usize, f: &Figures) {
+    println!(
+        "| {backend} | {total} | {:.2} s | {:.2} s | {:.2}x | {:.0} MB |",
+        f.api.as_secs_f64(),
+        f.raw.as_secs_f64(),
+        f.api.as_secs_f64() / f.raw.as_secs_f64(),
+        f.peak_mb
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let total: usize = std::env::var("BENCH_CONTACTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let now = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    let statements = raw_statements(total, &now);
+    println!(
+        "| backend | contacts | API (bulk, 1000/request) | raw multi-row SQL | ratio | server peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    report("SQLite", total, &bench_sqlite(total, &statements).await);
+    let pg = std::env::var("BENCH_DATABASE_URL").or_else(|_| std::env::var("TEST_DATABASE_URL"));
+    match pg {
+        Ok(url) if !url.is_empty() => {
+            report("PostgreSQL", total, &bench_postgres(&url, total, &statements).await)
+        }
+        _ => println!("(PostgreSQL skipped: set BENCH_DATABASE_URL)"),
+    }
+}

@@ -1,0 +1,119 @@
+//! Rows and wire types of the five code tables that hold a code and a description, and the
+//! path parameter every code table shares.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::Queryable;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+use crate::patch;
+use crate::validation::Checker;
+
+/// The longest description a code table accepts.
+const DESCRIPTION_MAX: usize = 100;
+
+/// `{code}` in the path of one code table entry.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CodePath {
+    /// The entry's code.
+    pub code: String,
+}
+
+/// A row of a code-and-description table (selected column by column, so one struct serves
+/// all five tables).
+#[derive(Debug, Queryable)]
+pub struct DescribedCode {
+    pub code: String,
+    pub description: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A validated entry to insert.
+#[derive(Debug)]
+pub struct NewDescribedCode {
+    pub code: String,
+    pub description: String,
+}
+
+/// A validated change: `None` leaves the description alone.
+#[derive(Debug)]
+pub struct DescribedCodeChangeset {
+    pub description: Option<String>,
+}
+
+/// A code table entry: a mailing group, industry group, business relation, job
+/// responsibility or interaction group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DescribedCodeResponse {
+    /// The key, unique in its table; immutable.
+    pub code: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<DescribedCode> for DescribedCodeResponse {
+    fn from(row: DescribedCode) -> Self {
+        DescribedCodeResponse {
+            code: row.code,
+            description: row.description,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// One page of code table entries, ordered by code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DescribedCodeList {
+    pub items: Vec<DescribedCodeResponse>,
+    /// The `cursor` of the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A code table entry to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDescribedCode {
+    /// 1 to 20 characters, no spaces or slashes (it becomes part of URLs).
+    pub code: String,
+    /// Required, at most 100 characters.
+    pub description: String,
+}
+
+impl CreateDescribedCode {
+    /// Checks every field and answers all faults at once.
+    pub fn validate(self) -> Result<NewDescribedCode, ApiError> {
+        let mut check = Checker::new();
+        check.code("code", &self.code);
+        check.required("description", &self.description, DESCRIPTION_MAX);
+        check.finish()?;
+        Ok(NewDescribedCode { code: self.code, description: self.description })
+    }
+}
+
+/// Changes to a code table entry; an absent field is left alone. The code cannot change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDescribedCode {
+    /// At most 100 characters; cannot be null.
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = String)]
+    pub description: Option<Option<String>>,
+}
+
+impl UpdateDescribedCode {
+    pub fn validate(self) -> Result<DescribedCodeChangeset, ApiError> {
+        let mut check = Checker::new();
+        match &self.description {
+            Some(None) => check.add("description", "required", "description cannot be null"),
+            Some(Some(description)) => check.required("description", description, DESCRIPTION_MAX),
+            None => {}
+        }
+        check.finish()?;
+        Ok(DescribedCodeChangeset { description: self.description.flatten() })
+    }
+}

@@ -1,0 +1,211 @@
+//! SQL of the code tables. The five code-and-description tables share one definition,
+//! expanded per table by `described_table!`; the rules around it are generic functions.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::model::{DescribedCode, DescribedCodeChangeset, NewDescribedCode};
+use crate::db::{self, Conn};
+use crate::error::ApiError;
+use crate::pagination::{into_code_page, CodePageRequest};
+
+/// The statements of one code-and-description table.
+pub trait DescribedTable {
+    /// What one entry is called in messages (`mailing group`).
+    const NOUN: &'static str;
+
+    /// Up to `page.limit + 1` rows after `page.after`, ordered by code.
+    fn select_page(conn: &mut Conn, page: &CodePageRequest) -> QueryResult<Vec<DescribedCode>>;
+    fn select_one(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>>;
+    fn insert(conn: &mut Conn, new: &NewDescribedCode, now: NaiveDateTime) -> QueryResult<DescribedCode>;
+    fn update(
+        conn: &mut Conn,
+        code: &str,
+        changes: &DescribedCodeChangeset,
+        now: NaiveDateTime,
+    ) -> QueryResult<Option<DescribedCode>>;
+    /// The places that still refer to `code`, named for the 409 detail.
+    fn usages(conn: &mut Conn, code: &str) -> QueryResult<Vec<&'static str>>;
+    fn delete(conn: &mut Conn, code: &str) -> QueryResult<usize>;
+}
+
+/// Declares a marker type for a code-and-description table and its [`DescribedTable`]
+/// statements; `used_by` lists every column that refers to the table's code.
+macro_rules! described_table {
+    ($(#[$doc:meta])* $marker:ident, $table:ident, $noun:literal,
+     used_by: [$($place:literal => $link:ident :: $column:ident),+ $(,)?]) => {
+        $(#[$doc])*
+        pub struct $marker;
+
+        impl DescribedTable for $marker {
+            const NOUN: &'static str = $noun;
+
+            fn select_page(conn: &mut Conn, page: &CodePageRequest) -> QueryResult<Vec<DescribedCode>> {
+                use crate::db::schema::$table as t;
+                let mut query = t::table
+                    .select((t::code, t::description, t::created_at, t::updated_at))
+                    .order(t::code)
+                    .limit(page.limit + 1)
+                    .into_boxed();
+                if let Some(after) = &page.after {
+                    query = query.filter(t::code.gt(after));
+                }
+                query.load(conn)
+            }
+
+            fn select_one(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>> {
+                use crate::db::schema::$table as t;
+                t::table
+                    .find(code)
+                    .select((t::code, t::description, t::created_at, t::updated_at))
+                    .first(conn)
+                    .optional()
+            }
+
+            fn insert(conn: &mut Conn, new: &NewDescribedCode, now: NaiveDateTime) -> QueryResult<DescribedCode> {
+                use crate::db::schema::$table as t;
+                diesel::insert_into(t::table)
+                    .values((
+                        t::code.eq(&new.code),
+                        t::description.eq(&new.description),
+                        t::created_at.eq(now),
+                        t::updated_at.eq(now),
+                    ))
+                    .returning((t::code, t::description, t::created_at, t::updated_at))
+                    .get_result(conn)
+            }
+
+            fn update(
+                conn: &mut Conn,
+                code: &str,
+                changes: &DescribedCodeChangeset,
+                now: NaiveDateTime,
+            ) -> QueryResult<Option<DescribedCode>> {
+                use crate::db::schema::$table as t;
+                diesel::update(t::table.find(code))
+                    .set((changes.description.as_ref().map(|d| t::description.eq(d)), t::updated_at.eq(now)))
+                    .returning((t::code, t::description, t::created_at, t::updated_at))
+                    .get_result(conn)
+                    .optional()
+            }
+
+            fn usages(conn: &mut Conn, code: &str) -> QueryResult<Vec<&'static str>> {
+                let mut places = Vec::new();
+                $({
+                    use crate::db::schema::$link;
+                    let used: bool = diesel::select(diesel::dsl::exists(
+                        $link::table.filter($link::$column.eq(code)),
+                    ))
+                    .get_result(conn)?;
+                    if used {
+                        places.push($place);
+                    }
+                })+
+                Ok(places)
+            }
+
+            fn delete(conn: &mut Conn, code: &str) -> QueryResult<usize> {
+                use crate::db::schema::$table as t;
+                diesel::delete(t::table.find(code)).execute(conn)
+            }
+        }
+    };
+}
+
+described_table!(
+    /// `mailing_groups`: contacts of both types belong to any number.
+    MailingGroups, mailing_groups, "mailing group",
+    used_by: ["contacts (contact_mailing_groups)" => contact_mailing_groups::mailing_group_code]
+);
+described_table!(
+    /// `industry_groups`: attached to companies.
+    IndustryGroups, industry_groups, "industry group",
+    used_by: ["contacts (contact_industry_groups)" => contact_industry_groups::industry_group_code]
+);
+described_table!(
+    /// `business_relations`: attached to companies.
+    BusinessRelations, business_relations, "business relation",
+    used_by: ["contacts (contact_business_relations)" => contact_business_relations::business_relation_code]
+);
+described_table!(
+    /// `job_responsibilities`: attached to persons.
+    JobResponsibilities, job_responsibilities, "job responsibility",
+    used_by: [
+        "contacts (contact_job_responsibilities)" => contact_job_responsibilities::job_responsibility_code
+    ]
+);
+described_table!(
+    /// `interaction_groups`: group interaction templates.
+    InteractionGroups, interaction_groups, "interaction group",
+    used_by: [
+        "interaction templates (interaction_templates.interaction_group_code)"
+            => interaction_templates::interaction_group_code
+    ]
+);
+
+/// One page of entries and the cursor of the next.
+pub fn list<T: DescribedTable>(
+    conn: &mut Conn,
+    page: &CodePageRequest,
+) -> Result<(Vec<DescribedCode>, Option<String>), ApiError> {
+    let rows = T::select_page(conn, page)?;
+    Ok(into_code_page(rows, page, |row| &row.code))
+}
+
+pub fn find<T: DescribedTable>(conn: &mut Conn, code: &str) -> Result<DescribedCode, ApiError> {
+    T::select_one(conn, code)?.ok_or_else(|| not_found(T::NOUN, code))
+}
+
+/// Inserts an entry; a taken code is a 409 `already-exists` naming `code`.
+pub fn create<T: DescribedTable>(conn: &mut Conn, new: &NewDescribedCode) -> Result<DescribedCode, ApiError> {
+    Ok(T::insert(conn, new, Utc::now().naive_utc())?)
+}
+
+pub fn update<T: DescribedTable>(
+    conn: &mut Conn,
+    code: &str,
+    changes: &DescribedCodeChangeset,
+) -> Result<DescribedCode, ApiError> {
+    T::update(conn, code, changes, Utc::now().naive_utc())?.ok_or_else(|| not_found(T::NOUN, code))
+}
+
+pub fn delete<T: DescribedTable>(conn: &mut Conn, code: &str) -> Result<(), ApiError> {
+    delete_unless_used(conn, T::NOUN, code, |conn| T::usages(conn, code), |conn| T::delete(conn, code))
+}
+
+/// `<noun> "<code>" not found`.
+pub fn not_found(noun: &str, code: &str) -> ApiError {
+    ApiError::not_found(format!("{noun} {code:?}"))
+}
+
+/// Deletes an entry unless something refers to it, checking in the delete's own write
+/// transaction so that no reference can slip in between the check and the delete.
+pub fn delete_unless_used(
+    conn: &mut Conn,
+    noun: &str,
+    code: &str,
+    usages: impl FnOnce(&mut Conn) -> QueryResult<Vec<&'static str>>,
+    delete: impl FnOnce(&mut Conn) -> QueryResult<usize>,
+) -> Result<(), ApiError> {
+    db::write_transaction(conn, |conn| {
+        let places = usages(conn)?;
+        if !places.is_empty() {
+            return Err(in_use(noun, code, &places.join(", ")));
+        }
+        match delete(conn) {
+            Ok(0) => Err(not_found(noun, code)),
+            Ok(_) => Ok(()),
+            // On PostgreSQL a reference committed by another transaction after our check
+            // still stops the delete, through the foreign key.
+            Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+                Err(in_use(noun, code, "a record created while it was being deleted"))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+fn in_use(noun: &str, code: &str, places: &str) -> ApiError {
+    ApiError::conflict("in-use", format!("{noun} {code:?} cannot be deleted: it is used by {places}"))
+}

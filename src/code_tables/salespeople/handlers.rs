@@ -1,0 +1,104 @@
+use actix_web::{web, HttpResponse};
+
+use super::model::{CreateSalesperson, SalespersonList, SalespersonResponse, UpdateSalesperson};
+use super::repo;
+use crate::auth::{Admin, Caller, Read};
+use crate::code_tables::handlers::{created, location};
+use crate::code_tables::model::CodePath;
+use crate::db;
+use crate::error::{ApiResult, Problem};
+use crate::pagination::PageParams;
+use crate::startup::AppState;
+
+const COLLECTION: &str = "/v1/salespeople";
+
+/// Lists the salespeople, ordered by code.
+#[utoipa::path(get, path = "/v1/salespeople", tag = "code-tables",
+    description = "Keyset pagination: pass the answer's `next_cursor` as `cursor` for the next page.",
+    params(PageParams),
+    responses((status = 200, description = "One page of salespeople", body = SalespersonList)))]
+pub async fn list_salespeople(
+    _caller: Caller<Read>,
+    state: web::Data<AppState>,
+    query: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let page = query.validate_code()?;
+    let (rows, next_cursor) = db::run(&state.pool, move |conn| repo::list(conn, &page)).await?;
+    let items = rows.into_iter().map(SalespersonResponse::from).collect();
+    Ok(HttpResponse::Ok().json(SalespersonList { items, next_cursor }))
+}
+
+/// Reads one salesperson.
+#[utoipa::path(get, path = "/v1/salespeople/{code}", tag = "code-tables",
+    params(CodePath),
+    responses(
+        (status = 200, description = "The salesperson", body = SalespersonResponse),
+        (status = 404, description = "No salesperson has this code", body = Problem,
+            content_type = "application/problem+json")))]
+pub async fn get_salesperson(
+    _caller: Caller<Read>,
+    state: web::Data<AppState>,
+    path: web::Path<CodePath>,
+) -> ApiResult<HttpResponse> {
+    let code = path.into_inner().code;
+    let row = db::run(&state.pool, move |conn| repo::find(conn, &code)).await?;
+    Ok(HttpResponse::Ok().json(SalespersonResponse::from(row)))
+}
+
+/// Creates a salesperson (admin).
+#[utoipa::path(post, path = "/v1/salespeople", tag = "code-tables",
+    request_body = CreateSalesperson,
+    responses(
+        (status = 201, description = "The new salesperson", body = SalespersonResponse,
+            headers(("Location" = String, description = "The new salesperson's URL"))),
+        (status = 409, description = "The code is taken (`already-exists`)", body = Problem,
+            content_type = "application/problem+json")))]
+pub async fn create_salesperson(
+    _caller: Caller<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<CreateSalesperson>,
+) -> ApiResult<HttpResponse> {
+    let new = body.into_inner().validate()?;
+    let row = db::run(&state.pool, move |conn| repo::create(conn, &new)).await?;
+    Ok(created(&location(COLLECTION, &row.code), &SalespersonResponse::from(row)))
+}
+
+/// Changes a salesperson's name, email or phone (admin).
+#[utoipa::path(patch, path = "/v1/salespeople/{code}", tag = "code-tables",
+    description = "An absent field is left alone; `null` clears `email` or `phone`; the code cannot change.",
+    params(CodePath),
+    request_body = UpdateSalesperson,
+    responses(
+        (status = 200, description = "The changed salesperson", body = SalespersonResponse),
+        (status = 404, description = "No salesperson has this code", body = Problem,
+            content_type = "application/problem+json")))]
+pub async fn update_salesperson(
+    _caller: Caller<Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<CodePath>,
+    body: web::Json<UpdateSalesperson>,
+) -> ApiResult<HttpResponse> {
+    let changes = body.into_inner().validate()?;
+    let code = path.into_inner().code;
+    let row = db::run(&state.pool, move |conn| repo::update(conn, &code, &changes)).await?;
+    Ok(HttpResponse::Ok().json(SalespersonResponse::from(row)))
+}
+
+/// Deletes a salesperson that no contact, segment or segment line refers to (admin).
+#[utoipa::path(delete, path = "/v1/salespeople/{code}", tag = "code-tables",
+    params(CodePath),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No salesperson has this code", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The salesperson is in use (`in-use`); `detail` says where",
+            body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_salesperson(
+    _caller: Caller<Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<CodePath>,
+) -> ApiResult<HttpResponse> {
+    let code = path.into_inner().code;
+    db::run(&state.pool, move |conn| repo::delete(conn, &code)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

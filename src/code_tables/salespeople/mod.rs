@@ -1,0 +1,5 @@
+//! `/v1/salespeople`: the salesperson code table (code, name, email, phone).
+
+pub mod handlers;
+pub mod model;
+pub mod repo;

@@ -1,0 +1,277 @@
+//! Reading contacts (single, lists with filters, with their company and links) and deleting.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+use super::model::{Contact, ContactLinks, ContactView};
+use crate::conditional::check_version;
+use crate::db::schema::{
+    contact_business_relations, contact_industry_groups, contact_job_responsibilities,
+    contact_mailing_groups, contacts, interaction_log_entries,
+};
+use crate::db::{self, Conn};
+use crate::domain::ContactType;
+use crate::error::ApiError;
+use crate::pagination::{into_page, PageRequest};
+
+/// The filters of `GET /v1/contacts` (and of the lists under code tables).
+#[derive(Debug, Default, Clone)]
+pub struct ContactFilter {
+    pub contact_type: Option<ContactType>,
+    pub company_no: Option<String>,
+    pub no: Option<String>,
+    pub external_id: Option<String>,
+    pub city: Option<String>,
+    pub post_code: Option<String>,
+    pub country_code: Option<String>,
+    pub salesperson_code: Option<String>,
+    pub mailing_group: Option<String>,
+    pub industry_group: Option<String>,
+    pub business_relation: Option<String>,
+    pub job_responsibility: Option<String>,
+    pub updated_since: Option<NaiveDateTime>,
+    /// Name contains, case-insensitive.
+    pub q: Option<String>,
+}
+
+pub fn get_contact(conn: &mut Conn, id: i64) -> Result<ContactView, ApiError> {
+    let row = contacts::table
+        .find(id)
+        .select(Contact::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found(format!("contact {id}")))?;
+    Ok(with_company_and_links(conn, vec![row])?.remove(0))
+}
+
+/// One page of contacts in id order: one query for the page, one for companies, one per link table.
+pub fn list_contacts(
+    conn: &mut Conn,
+    filter: &ContactFilter,
+    page: PageRequest,
+) -> Result<(Vec<ContactView>, Option<String>), ApiError> {
+    let mut query = contacts::table.select(Contact::as_select()).into_boxed();
+    if let Some(company_no) = &filter.company_no {
+        // Resolved first so the page query stays a plain indexed filter.
+        let company: Option<i64> = contacts::table
+            .filter(contacts::no.eq(company_no))
+            .select(contacts::id)
+            .first(conn)
+            .optional()?;
+        let Some(company_id) = company else { return Ok((Vec::new(), None)) };
+        query = query.filter(contacts::company_id.eq(company_id));
+    }
+    if let Some(t) = filter.contact_type {
+        query = query.filter(contacts::contact_type.eq(t.as_str()));
+    }
+    if let Some(v) = &filter.no {
+        query = query.filter(contacts::no.eq(v.clone()));
+    }
+    if let Some(v) = &filter.external_id {
+        query = query.filter(contacts::external_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.city {
+        query = query.filter(contacts::city.eq(v.clone()));
+    }
+    if let Some(v) = &filter.post_code {
+        query = query.filter(contacts::post_code.eq(v.clone()));
+    }
+    if let Some(v) = &filter.country_code {
+        query = query.filter(contacts::country_code.eq(v.clone()));
+    }
+    if let Some(v) = &filter.salesperson_code {
+        query = query.filter(contacts::salesperson_code.eq(v.clone()));
+    }
+    if let Some(code) = &filter.mailing_group {
+        let members = contact_mailing_groups::table
+            .filter(contact_mailing_groups::mailing_group_code.eq(code.clone()))
+            .select(contact_mailing_groups::contact_id);
+        query = query.filter(contacts::id.eq_any(members));
+    }
+    if let Some(code) = &filter.industry_group {
+        let members = contact_industry_groups::table
+            .filter(contact_industry_groups::industry_group_code.eq(code.clone()))
+            .select(contact_industry_groups::contact_id);
+        query = query.filter(contacts::id.eq_any(members));
+    }
+    if let Some(code) = &filter.business_relation {
+        let members = contact_business_relations::table
+            .filter(contact_business_relations::business_relation_code.eq(code.clone()))
+            .select(contact_business_relations::contact_id);
+        query = query.filter(contacts::id.eq_any(members));
+    }
+    if let Some(code) = &filter.job_responsibility {
+        let members = contact_job_responsibilities::table
+            .filter(contact_job_responsibilities::job_responsibility_code.eq(code.clone()))
+            .select(contact_job_responsibilities::contact_id);
+        query = query.filter(contacts::id.eq_any(members));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(contacts::updated_at.ge(since));
+    }
+    if let Some(q) = &filter.q {
+        query = query.filter(contacts::search_name.like(contains_pattern(q)).escape('\\'));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(contacts::id.gt(after));
+    }
+    let rows = query.order(contacts::id).limit(page.limit + 1).load(conn)?;
+    let (rows, next) = into_page(rows, page, |r| r.id);
+    Ok((with_company_and_links(conn, rows)?, next))
+}
+
+/// `%q%` on the lower-cased name, with LIKE's wildcards in `q` taken literally.
+fn contains_pattern(q: &str) -> String {
+    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Adds company no and name and the link codes to rows, with a fixed number of queries.
+pub fn with_company_and_links(conn: &mut Conn, rows: Vec<Contact>) -> Result<Vec<ContactView>, ApiError> {
+    let company_ids: Vec<i64> = rows.iter().filter_map(|r| r.company_id).collect();
+    let companies: HashMap<i64, (String, String)> = if company_ids.is_empty() {
+        HashMap::new()
+    } else {
+        contacts::table
+            .filter(contacts::id.eq_any(&company_ids))
+            .select((contacts::id, contacts::no, contacts::name))
+            .load::<(i64, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, no, name)| (id, (no, name)))
+            .collect()
+    };
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut links = load_links(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let company = row.company_id.and_then(|id| companies.get(&id).cloned());
+            let links = links.remove(&row.id).unwrap_or_default();
+            ContactView {
+                company_no: company.as_ref().map(|c| c.0.clone()),
+                company_name: company.map(|c| c.1),
+                row,
+                links,
+            }
+        })
+        .collect())
+}
+
+/// The link codes of the given contacts, sorted per contact.
+pub fn load_links(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, ContactLinks>, ApiError> {
+    let mut links: HashMap<i64, ContactLinks> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(links);
+    }
+    for chunk in ids.chunks(db::MAX_BINDS_PER_LIST) {
+        let pairs: Vec<(i64, String)> = contact_mailing_groups::table
+            .filter(contact_mailing_groups::contact_id.eq_any(chunk))
+            .select((contact_mailing_groups::contact_id, contact_mailing_groups::mailing_group_code))
+            .load(conn)?;
+        for (id, code) in pairs {
+            links.entry(id).or_default().mailing_groups.push(code);
+        }
+        let pairs: Vec<(i64, String)> = contact_industry_groups::table
+            .filter(contact_industry_groups::contact_id.eq_any(chunk))
+            .select((contact_industry_groups::contact_id, contact_industry_groups::industry_group_code))
+            .load(conn)?;
+        for (id, code) in pairs {
+            links.entry(id).or_default().industry_groups.push(code);
+        }
+        let pairs: Vec<(i64, String)> = contact_business_relations::table
+            .filter(contact_business_relations::contact_id.eq_any(chunk))
+            .select((
+                contact_business_relations::contact_id,
+                contact_business_relations::business_relation_code,
+            ))
+            .load(conn)?;
+        for (id, code) in pairs {
+            links.entry(id).or_default().business_relations.push(code);
+        }
+        let pairs: Vec<(i64, String)> = contact_job_responsibilities::table
+            .filter(contact_job_responsibilities::contact_id.eq_any(chunk))
+            .select((
+                contact_job_responsibilities::contact_id,
+                contact_job_responsibilities::job_responsibility_code,
+            ))
+            .load(conn)?;
+        for (id, code) in pairs {
+            links.entry(id).or_default().job_responsibilities.push(code);
+        }
+    }
+    for l in links.values_mut() {
+        l.mailing_groups.sort();
+        l.industry_groups.sort();
+        l.business_relations.sort();
+        l.job_responsibilities.sort();
+    }
+    Ok(links)
+}
+
+/// Deletes a contact unless a person still belongs to it or an interaction log entry names it.
+pub fn delete_contact(conn: &mut Conn, id: i64, if_match: Option<i64>) -> Result<(), ApiError> {
+    db::write_transaction(conn, |conn| {
+        let version: i64 = contacts::table
+            .find(id)
+            .select(contacts::version)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::not_found(format!("contact {id}")))?;
+        check_version(if_match, version)?;
+        let persons: i64 = contacts::table.filter(contacts::company_id.eq(id)).count().get_result(conn)?;
+        if persons > 0 {
+            return Err(ApiError::conflict(
+                "company-has-persons",
+                format!("contact {id} is a company with {persons} person(s); delete or move them first"),
+            ));
+        }
+        let entries: i64 = interaction_log_entries::table
+            .filter(interaction_log_entries::contact_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if entries > 0 {
+            return Err(ApiError::conflict(
+                "contact-has-interactions",
+                format!(
+                    "contact {id} appears in {entries} interaction log entr(y/ies) and cannot be deleted"
+                ),
+            ));
+        }
+        diesel::delete(contacts::table.find(id)).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// 404 unless the code exists in the code table of `membership`.
+pub fn require_code(
+    conn: &mut Conn,
+    membership: super::handlers::Membership,
+    code: &str,
+) -> Result<(), ApiError> {
+    use super::handlers::Membership;
+    use crate::db::schema::{business_relations, industry_groups, job_responsibilities, mailing_groups};
+    let (exists, what): (bool, &str) = match membership {
+        Membership::MailingGroup => (
+            diesel::select(diesel::dsl::exists(mailing_groups::table.find(code))).get_result(conn)?,
+            "mailing group",
+        ),
+        Membership::IndustryGroup => (
+            diesel::select(diesel::dsl::exists(industry_groups::table.find(code))).get_result(conn)?,
+            "industry group",
+        ),
+        Membership::BusinessRelation => (
+            diesel::select(diesel::dsl::exists(business_relations::table.find(code))).get_result(conn)?,
+            "business relation",
+        ),
+        Membership::JobResponsibility => (
+            diesel::select(diesel::dsl::exists(job_responsibilities::table.find(code))).get_result(conn)?,
+            "job responsibility",
+        ),
+    };
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("{what} {code}")))
+    }
+}

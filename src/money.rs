@@ -1,0 +1,104 @@
+//! Money as exact cents: stored as BIGINT, shown as a decimal string with two decimals
+//! (`"12.50"`), accepted as such a string or as a JSON number with at most two decimals.
+
+use std::fmt;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An amount in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Money(pub i64);
+
+impl Money {
+    pub fn cents(self) -> i64 {
+        self.0
+    }
+
+    /// Parses `12`, `12.5`, `12.50`, `-3.1`; refuses more than two decimals or junk.
+    pub fn parse(text: &str) -> Option<Money> {
+        let text = text.trim();
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 2 {
+            return None;
+        }
+        if !fraction.bytes().all(|b| b.is_ascii_digit()) || (digits.contains('.') && fraction.is_empty()) {
+            return None;
+        }
+        let whole: i64 = whole.parse().ok()?;
+        let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
+        let cents = whole.checked_mul(100)?.checked_add(fraction)?;
+        Some(Money(if negative { -cents } else { cents }))
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Money, D::Error> {
+        struct MoneyVisitor;
+        impl Visitor<'_> for MoneyVisitor {
+            type Value = Money;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an amount with at most two decimals, as a string (\"12.50\") or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Money, E> {
+                Money::parse(v).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Money, E> {
+                v.checked_mul(100)
+                    .map(Money)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Money, E> {
+                i64::try_from(v)
+                    .ok()
+                    .and_then(|v| v.checked_mul(100))
+                    .map(Money)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Money, E> {
+                // Through the shortest decimal text, so 0.1 stays 0.1 and 0.125 is refused.
+                Money::parse(&v.to_string()).ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &self))
+            }
+        }
+        deserializer.deserialize_any(MoneyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Money;
+
+    #[test]
+    fn amounts_round_trip_through_text_and_numbers() {
+        assert_eq!(Money::parse("12.5"), Some(Money(1250)));
+        assert_eq!(Money::parse("-0.05"), Some(Money(-5)));
+        assert_eq!(Money(1250).to_string(), "12.50");
+        assert_eq!(Money(-5).to_string(), "-0.05");
+        for bad in ["", "1.234", "abc", "1.", ".5", "1,5"] {
+            assert_eq!(Money::parse(bad), None, "{bad}");
+        }
+        let m: Money = serde_json::from_str("0.1").unwrap();
+        assert_eq!(m, Money(10));
+        assert!(serde_json::from_str::<Money>("0.125").is_err());
+        let m: Money = serde_json::from_str("7").unwrap();
+        assert_eq!(m, Money(700));
+    }
+}

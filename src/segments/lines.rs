@@ -1,0 +1,361 @@
+//! Segment lines: read with effective values, add by hand (set-based), override, delete.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+
+use super::effective;
+use super::model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
+use super::repo::{check_references, open_segment};
+use crate::conditional::check_version;
+use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
+use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
+use crate::domain::CorrespondenceType;
+use crate::error::ApiError;
+use crate::money::Money;
+use crate::pagination::{into_page, PageRequest};
+use crate::patch;
+use crate::validation::Checker;
+use crate::with_backend;
+
+/// The live lines of segments joined to what their effective values need.
+macro_rules! live_lines {
+    () => {
+        segment_lines::table
+            .inner_join(segments::table)
+            .inner_join(contacts::table)
+            .left_join(interaction_templates::table.on(sql::<Bool>(effective::TEMPLATE_JOIN)))
+            .filter(segment_lines::removed_by_action_id.is_null())
+    };
+}
+
+/// Filters of the line list.
+#[derive(Debug, Default, Clone)]
+pub struct LineFilter {
+    pub contact_id: Option<i64>,
+    /// The company and its persons.
+    pub company_id: Option<i64>,
+    /// On the effective type.
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub has_email: Option<bool>,
+}
+
+pub fn get_line(conn: &mut Conn, segment_id: i64, line_id: i64) -> Result<SegmentLineResponse, ApiError> {
+    let row = live_lines!()
+        .filter(segment_lines::segment_id.eq(segment_id))
+        .filter(segment_lines::id.eq(line_id))
+        .select(LineRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found(format!("line {line_id} of segment {segment_id}")))?;
+    Ok(responses(conn, vec![row])?.remove(0))
+}
+
+pub fn list_lines(
+    conn: &mut Conn,
+    segment_id: i64,
+    filter: &LineFilter,
+    page: PageRequest,
+) -> Result<(Vec<SegmentLineResponse>, Option<String>), ApiError> {
+    let exists: bool =
+        diesel::select(diesel::dsl::exists(segments::table.find(segment_id))).get_result(conn)?;
+    if !exists {
+        return Err(ApiError::not_found(format!("segment {segment_id}")));
+    }
+    let mut query = live_lines!()
+        .filter(segment_lines::segment_id.eq(segment_id))
+        .select(LineRow::as_select())
+        .into_boxed();
+    if let Some(id) = filter.contact_id {
+        query = query.filter(segment_lines::contact_id.eq(id));
+    }
+    if let Some(id) = filter.company_id {
+        query = query.filter(contacts::id.eq(id).or(contacts::company_id.eq(id)));
+    }
+    if let Some(t) = filter.correspondence_type {
+        let expression = format!("({}) = ", effective::CORRESPONDENCE_TYPE);
+        query = query.filter(sql::<Bool>(&expression).bind::<Text, _>(t.as_str()));
+    }
+    match filter.has_email {
+        Some(true) => query = query.filter(contacts::email.is_not_null()),
+        Some(false) => query = query.filter(contacts::email.is_null()),
+        None => {}
+    }
+    if let Some(after) = page.after {
+        query = query.filter(segment_lines::id.gt(after));
+    }
+    let rows = query.order(segment_lines::id).limit(page.limit + 1).load(conn)?;
+    let (rows, next) = into_page(rows, page, |r| r.id);
+    Ok((responses(conn, rows)?, next))
+}
+
+/// Adds the contacts' company no and name (one query).
+fn responses(conn: &mut Conn, rows: Vec<LineRow>) -> Result<Vec<SegmentLineResponse>, ApiError> {
+    let ids: Vec<i64> =
+        rows.iter().filter_map(|r| r.contact_company_id).collect::<HashSet<_>>().into_iter().collect();
+    let companies: HashMap<i64, (String, String)> = contacts::table
+        .filter(contacts::id.eq_any(&ids))
+        .select((contacts::id, contacts::no, contacts::name))
+        .load::<(i64, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, no, name)| (id, (no, name)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let company = row.contact_company_id.and_then(|id| companies.get(&id).cloned());
+            SegmentLineResponse::new(row, company)
+        })
+        .collect())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = segment_lines)]
+struct NewLine {
+    segment_id: i64,
+    contact_id: i64,
+    attempt_failed: bool,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// Adds one line per contact given, in order, with multi-row inserts; every contact must exist
+/// and not be privacy blocked, else nothing is added.
+pub fn add_lines(conn: &mut Conn, segment_id: i64, input: AddLines) -> Result<Vec<i64>, ApiError> {
+    let (field, ids_or_nos) = match (input.contact_id, input.contact_ids, input.contact_nos) {
+        (Some(id), None, None) => ("contact_id", Ok(vec![id])),
+        (None, Some(ids), None) => ("contact_ids", Ok(ids)),
+        (None, None, Some(nos)) => ("contact_nos", Err(nos)),
+        _ => {
+            return Err(ApiError::invalid_field(
+                "contact_id",
+                "invalid",
+                "give exactly one of contact_id, contact_ids, contact_nos",
+            ))
+        }
+    };
+    db::write_transaction(conn, |conn| {
+        open_segment(conn, segment_id)?;
+        let contact_ids = resolve_contacts(conn, field, ids_or_nos)?;
+        if contact_ids.is_empty() {
+            return Err(ApiError::invalid_field(field, "required", "no contacts given"));
+        }
+        let now = Utc::now().naive_utc();
+        let rows: Vec<NewLine> = contact_ids
+            .iter()
+            .map(|&contact_id| NewLine {
+                segment_id,
+                contact_id,
+                attempt_failed: false,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        let mut line_ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(5000) {
+            // Multi-row VALUES does not compile through the MultiConnection enum.
+            let ids: Vec<i64> = with_backend!(&mut *conn, |c| diesel::insert_into(segment_lines::table)
+                .values(chunk)
+                .returning(segment_lines::id)
+                .get_results(c))?;
+            line_ids.extend(ids);
+        }
+        count_lines(conn, segment_id, line_ids.len() as i64)?;
+        Ok(line_ids)
+    })
+}
+
+/// Contact ids for the input, in order; 422 naming unknown or privacy-blocked contacts.
+fn resolve_contacts(
+    conn: &mut Conn,
+    field: &str,
+    input: Result<Vec<i64>, Vec<String>>,
+) -> Result<Vec<i64>, ApiError> {
+    let ids = match input {
+        Ok(ids) => ids,
+        Err(nos) => {
+            let mut found: HashMap<String, i64> = HashMap::new();
+            for chunk in nos.chunks(MAX_BINDS_PER_LIST) {
+                found.extend(
+                    contacts::table
+                        .filter(contacts::no.eq_any(chunk))
+                        .select((contacts::no, contacts::id))
+                        .load::<(String, i64)>(conn)?,
+                );
+            }
+            let unknown: Vec<&str> =
+                nos.iter().filter(|no| !found.contains_key(*no)).map(String::as_str).collect();
+            if !unknown.is_empty() {
+                return Err(ApiError::invalid_field(
+                    field,
+                    "unknown_contact",
+                    format!("no contacts with no {}", unknown.join(", ")),
+                ));
+            }
+            nos.iter().filter_map(|no| found.get(no).copied()).collect()
+        }
+    };
+    let unique: Vec<i64> = ids.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+    let mut blocked_by_id: HashMap<i64, bool> = HashMap::new();
+    for chunk in unique.chunks(MAX_BINDS_PER_LIST) {
+        blocked_by_id.extend(
+            contacts::table
+                .filter(contacts::id.eq_any(chunk))
+                .select((contacts::id, contacts::privacy_blocked))
+                .load::<(i64, bool)>(conn)?,
+        );
+    }
+    let mut unknown: Vec<i64> = unique.iter().copied().filter(|id| !blocked_by_id.contains_key(id)).collect();
+    let mut blocked: Vec<i64> =
+        unique.iter().copied().filter(|id| blocked_by_id.get(id) == Some(&true)).collect();
+    unknown.sort_unstable();
+    blocked.sort_unstable();
+    let mut c = Checker::new();
+    if !unknown.is_empty() {
+        c.add(field, "unknown_contact", format!("no contacts with id {}", join(&unknown)));
+    }
+    if !blocked.is_empty() {
+        c.add(
+            field,
+            "privacy_blocked",
+            format!("privacy-blocked contacts cannot be added: {}", join(&blocked)),
+        );
+    }
+    c.finish()?;
+    Ok(ids)
+}
+
+fn join(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Moves the line counter (and the header's version, which its ETag shows) with the lines.
+fn count_lines(conn: &mut Conn, segment_id: i64, delta: i64) -> Result<(), ApiError> {
+    diesel::update(segments::table.find(segment_id).filter(segments::status.eq("open")))
+        .set((
+            segments::no_of_lines.eq(segments::no_of_lines + delta),
+            segments::version.eq(segments::version + 1),
+            segments::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The override columns of a line; NULL means inherited.
+#[derive(Debug, Clone, Queryable, Selectable, AsChangeset)]
+#[diesel(table_name = segment_lines, treat_none_as_null = true)]
+struct LineOverrides {
+    description: Option<String>,
+    subject: Option<String>,
+    interaction_template_code: Option<String>,
+    language_code: Option<String>,
+    correspondence_type: Option<String>,
+    date: Option<chrono::NaiveDate>,
+    salesperson_code: Option<String>,
+    cost_cents: Option<i64>,
+    duration_min: Option<i64>,
+    personal_note: Option<String>,
+    evaluation: Option<String>,
+    attempt_failed: bool,
+}
+
+/// Sets or clears a line's overrides and its own fields.
+pub fn update_line(
+    conn: &mut Conn,
+    segment_id: i64,
+    line_id: i64,
+    if_match: Option<i64>,
+    change: LinePatch,
+) -> Result<(), ApiError> {
+    db::write_transaction(conn, |conn| {
+        open_segment(conn, segment_id)?;
+        let (mut line, version): (LineOverrides, i64) = segment_lines::table
+            .filter(segment_lines::id.eq(line_id))
+            .filter(segment_lines::segment_id.eq(segment_id))
+            .filter(segment_lines::removed_by_action_id.is_null())
+            .select((LineOverrides::as_select(), segment_lines::version))
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::not_found(format!("line {line_id} of segment {segment_id}")))?;
+        check_version(if_match, version)?;
+        patch::apply(&mut line.description, change.description);
+        patch::apply(&mut line.subject, change.subject);
+        patch::apply(&mut line.interaction_template_code, change.interaction_template_code);
+        patch::apply(&mut line.language_code, change.language_code);
+        patch::apply(
+            &mut line.correspondence_type,
+            change.correspondence_type.map(|t| t.map(|t| t.as_str().to_owned())),
+        );
+        patch::apply(&mut line.date, change.date);
+        patch::apply(&mut line.salesperson_code, change.salesperson_code);
+        patch::apply(&mut line.cost_cents, change.cost.map(|m| m.map(Money::cents)));
+        patch::apply(&mut line.duration_min, change.duration_min);
+        patch::apply(&mut line.personal_note, change.personal_note);
+        patch::apply(&mut line.evaluation, change.evaluation.map(|e| e.map(|e| e.as_str().to_owned())));
+        if let Some(v) = change.attempt_failed {
+            line.attempt_failed = v;
+        }
+        let mut c = Checker::new();
+        c.max_len("description", line.description.as_deref(), 100);
+        c.max_len("subject", line.subject.as_deref(), 100);
+        c.max_len("language_code", line.language_code.as_deref(), 10);
+        c.max_len("personal_note", line.personal_note.as_deref(), 2000);
+        if line.cost_cents.is_some_and(|v| v < 0) {
+            c.add("cost", "out_of_range", "cost must not be negative");
+        }
+        if line.duration_min.is_some_and(|v| v < 0) {
+            c.add("duration_min", "out_of_range", "duration_min must not be negative");
+        }
+        check_references(
+            conn,
+            &mut c,
+            line.interaction_template_code.as_deref(),
+            line.salesperson_code.as_deref(),
+        )?;
+        c.finish()?;
+        diesel::update(segment_lines::table.find(line_id))
+            .set((
+                &line,
+                segment_lines::version.eq(version + 1),
+                segment_lines::updated_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Deletes lines of one segment; 404 naming any id that is not a live line of it, and then
+/// nothing is deleted.
+pub fn delete_lines(conn: &mut Conn, segment_id: i64, line_ids: Vec<i64>) -> Result<usize, ApiError> {
+    if line_ids.is_empty() {
+        return Err(ApiError::invalid_field("line_ids", "required", "no line ids given"));
+    }
+    db::write_transaction(conn, |conn| {
+        open_segment(conn, segment_id)?;
+        let wanted: Vec<i64> = line_ids.iter().copied().collect::<HashSet<_>>().into_iter().collect();
+        let mut deleted = 0;
+        for chunk in wanted.chunks(MAX_BINDS_PER_LIST) {
+            deleted += diesel::delete(
+                segment_lines::table
+                    .filter(segment_lines::segment_id.eq(segment_id))
+                    .filter(segment_lines::removed_by_action_id.is_null())
+                    .filter(segment_lines::id.eq_any(chunk)),
+            )
+            .execute(conn)?;
+        }
+        if deleted != wanted.len() {
+            // Rolled back by the transaction: a partial delete never lands.
+            return Err(ApiError::not_found(format!(
+                "{} of the given lines are not lines of segment {segment_id}",
+                wanted.len() - deleted
+            )));
+        }
+        count_lines(conn, segment_id, -(deleted as i64))?;
+        Ok(deleted)
+    })
+}

@@ -1,0 +1,451 @@
+//! Segment and segment line rows and wire types.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Nullable, Text};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::effective;
+use crate::db::schema::{contacts, segment_lines, segments};
+use crate::domain::{CorrespondenceType, Evaluation, InformationFlow, InitiatedBy};
+use crate::money::Money;
+use crate::patch;
+
+/// A row of `segments`. Template-supplied fields are NULL unless set explicitly.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = segments)]
+pub struct Segment {
+    pub id: i64,
+    pub no: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub interaction_template_code: Option<String>,
+    pub subject: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<String>,
+    pub ignore_contact_correspondence_type: Option<bool>,
+    pub date: NaiveDate,
+    pub salesperson_code: Option<String>,
+    pub unit_cost_cents: Option<i64>,
+    pub unit_duration_min: Option<i64>,
+    pub send_as_attachment: bool,
+    pub no_of_lines: i64,
+    pub no_of_criteria_actions: i64,
+    pub logged_segment_id: Option<i64>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a template supplies to a header that does not set it.
+#[derive(Debug, Clone, Queryable)]
+pub struct TemplateDefaults {
+    pub interaction_group_code: Option<String>,
+    pub information_flow: String,
+    pub initiated_by: String,
+    pub unit_cost_cents: i64,
+    pub unit_duration_min: i64,
+    pub correspondence_type: Option<String>,
+    pub language_code: Option<String>,
+    pub ignore_contact_correspondence_type: bool,
+}
+
+/// A header with its template's defaults and its line totals.
+#[derive(Debug, Clone)]
+pub struct SegmentView {
+    pub row: Segment,
+    pub template: Option<TemplateDefaults>,
+    pub total_cost_cents: i64,
+    pub total_duration_min: i64,
+}
+
+/// Whether a segment can still change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentStatus {
+    Open,
+    Logged,
+}
+
+/// A segment header with its effective values (explicit, else the template's).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentResponse {
+    pub id: i64,
+    pub no: String,
+    pub description: Option<String>,
+    pub status: SegmentStatus,
+    pub interaction_template_code: Option<String>,
+    /// From the template.
+    pub interaction_group_code: Option<String>,
+    pub subject: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub ignore_contact_correspondence_type: bool,
+    pub date: NaiveDate,
+    pub salesperson_code: Option<String>,
+    /// Decimal string with two decimals.
+    #[schema(value_type = String, example = "12.50")]
+    pub unit_cost: Money,
+    pub unit_duration_min: i64,
+    /// From the template (read-only).
+    pub information_flow: Option<InformationFlow>,
+    /// From the template (read-only).
+    pub initiated_by: Option<InitiatedBy>,
+    pub send_as_attachment: bool,
+    /// Header fields whose value comes from the template because the header does not set them.
+    pub from_template: Vec<String>,
+    pub no_of_lines: i64,
+    pub no_of_criteria_actions: i64,
+    /// Sum of the lines' effective costs.
+    #[schema(value_type = String, example = "125.00")]
+    pub total_cost: Money,
+    pub total_duration_min: i64,
+    pub logged_segment_id: Option<i64>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SegmentView> for SegmentResponse {
+    fn from(v: SegmentView) -> Self {
+        let SegmentView { row, template, total_cost_cents, total_duration_min } = v;
+        let t = template.as_ref();
+        let mut from_template = Vec::new();
+        let mut inherit = |field: &str, explicit: bool| {
+            if !explicit && t.is_some() {
+                from_template.push(field.to_owned());
+            }
+        };
+        inherit("language_code", row.language_code.is_some());
+        inherit("correspondence_type", row.correspondence_type.is_some());
+        inherit("ignore_contact_correspondence_type", row.ignore_contact_correspondence_type.is_some());
+        inherit("unit_cost", row.unit_cost_cents.is_some());
+        inherit("unit_duration_min", row.unit_duration_min.is_some());
+        SegmentResponse {
+            id: row.id,
+            no: row.no,
+            description: row.description,
+            status: if row.status == "logged" { SegmentStatus::Logged } else { SegmentStatus::Open },
+            interaction_template_code: row.interaction_template_code,
+            interaction_group_code: t.and_then(|t| t.interaction_group_code.clone()),
+            subject: row.subject,
+            language_code: row.language_code.or_else(|| t.and_then(|t| t.language_code.clone())),
+            correspondence_type: row
+                .correspondence_type
+                .or_else(|| t.and_then(|t| t.correspondence_type.clone()))
+                .as_deref()
+                .and_then(CorrespondenceType::parse),
+            ignore_contact_correspondence_type: row
+                .ignore_contact_correspondence_type
+                .or(t.map(|t| t.ignore_contact_correspondence_type))
+                .unwrap_or(false),
+            date: row.date,
+            salesperson_code: row.salesperson_code,
+            unit_cost: Money(row.unit_cost_cents.or(t.map(|t| t.unit_cost_cents)).unwrap_or(0)),
+            unit_duration_min: row.unit_duration_min.or(t.map(|t| t.unit_duration_min)).unwrap_or(0),
+            information_flow: t.and_then(|t| InformationFlow::parse(&t.information_flow)),
+            initiated_by: t.and_then(|t| InitiatedBy::parse(&t.initiated_by)),
+            send_as_attachment: row.send_as_attachment,
+            from_template,
+            no_of_lines: row.no_of_lines,
+            no_of_criteria_actions: row.no_of_criteria_actions,
+            total_cost: Money(total_cost_cents),
+            total_duration_min,
+            logged_segment_id: row.logged_segment_id,
+            version: row.version,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A segment to create; `date` defaults to today.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSegment {
+    /// Required before logging.
+    pub description: Option<String>,
+    /// Its defaults become the header's unless set here.
+    pub interaction_template_code: Option<String>,
+    pub subject: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub ignore_contact_correspondence_type: Option<bool>,
+    pub date: Option<NaiveDate>,
+    pub salesperson_code: Option<String>,
+    #[schema(value_type = Option<String>, example = "12.50")]
+    pub unit_cost: Option<Money>,
+    pub unit_duration_min: Option<i64>,
+    pub send_as_attachment: Option<bool>,
+}
+
+/// A change to a header: absent fields stay, `null` clears (template-supplied fields then
+/// fall back to the template). Lines that do not override a field follow the change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentPatch {
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub interaction_template_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub subject: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub language_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<CorrespondenceType>)]
+    pub correspondence_type: Option<Option<CorrespondenceType>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<bool>)]
+    pub ignore_contact_correspondence_type: Option<Option<bool>>,
+    pub date: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub salesperson_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>, example = "12.50")]
+    pub unit_cost: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub unit_duration_min: Option<Option<i64>>,
+    pub send_as_attachment: Option<bool>,
+}
+
+/// A page of segments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentList {
+    pub items: Vec<SegmentResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// A segment line with its stored overrides and its effective values (see `effective.rs`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = segment_lines)]
+pub struct LineRow {
+    pub id: i64,
+    pub segment_id: i64,
+    pub contact_id: i64,
+    #[diesel(select_expression = contacts::no)]
+    pub contact_no: String,
+    #[diesel(select_expression = contacts::name)]
+    pub contact_name: String,
+    #[diesel(select_expression = contacts::company_id)]
+    pub contact_company_id: Option<i64>,
+    #[diesel(select_expression = contacts::email)]
+    pub contact_email: Option<String>,
+    #[diesel(select_expression = contacts::privacy_blocked)]
+    pub contact_privacy_blocked: bool,
+    pub description: Option<String>,
+    pub subject: Option<String>,
+    pub interaction_template_code: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<String>,
+    pub date: Option<NaiveDate>,
+    pub salesperson_code: Option<String>,
+    pub cost_cents: Option<i64>,
+    pub duration_min: Option<i64>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::DESCRIPTION), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub effective_description: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::SUBJECT), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub effective_subject: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::TEMPLATE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub effective_template_code: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::LANGUAGE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub effective_language_code: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::CORRESPONDENCE_TYPE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub effective_correspondence_type: Option<String>,
+    #[diesel(select_expression = sql::<Date>(effective::DATE), select_expression_type = SqlLiteral<Date>)]
+    pub effective_date: NaiveDate,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::SALESPERSON_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub effective_salesperson_code: Option<String>,
+    #[diesel(select_expression = sql::<BigInt>(effective::COST_CENTS), select_expression_type = SqlLiteral<BigInt>)]
+    pub effective_cost_cents: i64,
+    #[diesel(select_expression = sql::<BigInt>(effective::DURATION_MIN), select_expression_type = SqlLiteral<BigInt>)]
+    pub effective_duration_min: i64,
+    pub personal_note: Option<String>,
+    pub evaluation: Option<String>,
+    pub attempt_failed: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A problem on a line that logging or delivery would meet.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineWarning {
+    /// `no_email` (email line, contact without address), `privacy_blocked`.
+    pub code: String,
+    pub message: String,
+}
+
+/// A segment line: effective values, which of them the line overrides, and warnings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentLineResponse {
+    pub id: i64,
+    pub segment_id: i64,
+    pub contact_id: i64,
+    pub contact_no: String,
+    pub contact_name: String,
+    pub contact_company_no: Option<String>,
+    pub contact_company_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub description: Option<String>,
+    pub subject: Option<String>,
+    pub interaction_template_code: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub date: NaiveDate,
+    pub salesperson_code: Option<String>,
+    #[schema(value_type = String, example = "12.50")]
+    pub cost: Money,
+    pub duration_min: i64,
+    pub personal_note: Option<String>,
+    pub evaluation: Option<Evaluation>,
+    pub attempt_failed: bool,
+    /// Interaction fields this line sets itself; every other one follows the header.
+    pub overridden: Vec<String>,
+    pub warnings: Vec<LineWarning>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SegmentLineResponse {
+    pub fn new(row: LineRow, company: Option<(String, String)>) -> Self {
+        let overridden: Vec<String> = [
+            ("description", row.description.is_some()),
+            ("subject", row.subject.is_some()),
+            ("interaction_template_code", row.interaction_template_code.is_some()),
+            ("language_code", row.language_code.is_some()),
+            ("correspondence_type", row.correspondence_type.is_some()),
+            ("date", row.date.is_some()),
+            ("salesperson_code", row.salesperson_code.is_some()),
+            ("cost", row.cost_cents.is_some()),
+            ("duration_min", row.duration_min.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+        let correspondence_type =
+            row.effective_correspondence_type.as_deref().and_then(CorrespondenceType::parse);
+        let mut warnings = Vec::new();
+        if correspondence_type == Some(CorrespondenceType::Email) && row.contact_email.is_none() {
+            warnings.push(LineWarning {
+                code: "no_email".into(),
+                message: "the line is email but the contact has no email address".into(),
+            });
+        }
+        if row.contact_privacy_blocked {
+            warnings.push(LineWarning {
+                code: "privacy_blocked".into(),
+                message: "the contact is privacy blocked and will not be logged".into(),
+            });
+        }
+        SegmentLineResponse {
+            id: row.id,
+            segment_id: row.segment_id,
+            contact_id: row.contact_id,
+            contact_no: row.contact_no,
+            contact_name: row.contact_name,
+            contact_company_no: company.as_ref().map(|c| c.0.clone()),
+            contact_company_name: company.map(|c| c.1),
+            contact_email: row.contact_email,
+            description: row.effective_description,
+            subject: row.effective_subject,
+            interaction_template_code: row.effective_template_code,
+            language_code: row.effective_language_code,
+            correspondence_type,
+            date: row.effective_date,
+            salesperson_code: row.effective_salesperson_code,
+            cost: Money(row.effective_cost_cents),
+            duration_min: row.effective_duration_min,
+            personal_note: row.personal_note,
+            evaluation: row.evaluation.as_deref().and_then(Evaluation::parse),
+            attempt_failed: row.attempt_failed,
+            overridden,
+            warnings,
+            version: row.version,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A page of lines.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentLineList {
+    pub items: Vec<SegmentLineResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// Contacts to add by hand: exactly one of `contact_id`, `contact_ids`, `contact_nos`.
+/// A contact may be added more than once (as Business Central allows); each time is a line.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddLines {
+    pub contact_id: Option<i64>,
+    pub contact_ids: Option<Vec<i64>>,
+    pub contact_nos: Option<Vec<String>>,
+}
+
+/// The lines added, in input order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedLines {
+    pub added: usize,
+    pub line_ids: Vec<i64>,
+}
+
+/// A change to a line: a value overrides the header, `null` clears the override.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinePatch {
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub subject: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub interaction_template_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub language_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<CorrespondenceType>)]
+    pub correspondence_type: Option<Option<CorrespondenceType>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub date: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub salesperson_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>, example = "12.50")]
+    pub cost: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub duration_min: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub personal_note: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<Evaluation>)]
+    pub evaluation: Option<Option<Evaluation>>,
+    pub attempt_failed: Option<bool>,
+}
+
+/// Lines to delete.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteLines {
+    pub line_ids: Vec<i64>,
+}

@@ -1,0 +1,368 @@
+//! Segments over HTTP: headers, lines inheriting header values, overrides and their clearing.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::db_test;
+use crate::helpers::{assert_json, assert_problem, TestApp};
+use crm_segments::db::schema::{contacts, interaction_templates, salespeople, segments};
+
+/// A template and a salesperson, inserted directly (their APIs are tested elsewhere).
+fn seed_template(app: &TestApp, code: &str, cost_cents: i64, correspondence_type: Option<&str>) {
+    let now = Utc::now().naive_utc();
+    diesel::insert_into(interaction_templates::table)
+        .values((
+            interaction_templates::code.eq(code),
+            interaction_templates::description.eq(format!("{code} template")),
+            interaction_templates::information_flow.eq("outbound"),
+            interaction_templates::initiated_by.eq("us"),
+            interaction_templates::unit_cost_cents.eq(cost_cents),
+            interaction_templates::unit_duration_min.eq(15_i64),
+            interaction_templates::correspondence_type.eq(correspondence_type),
+            interaction_templates::language_code.eq("en"),
+            interaction_templates::ignore_contact_correspondence_type.eq(false),
+            interaction_templates::version.eq(1_i64),
+            interaction_templates::created_at.eq(now),
+            interaction_templates::updated_at.eq(now),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+}
+
+fn seed_salesperson(app: &TestApp, code: &str) {
+    let now = Utc::now().naive_utc();
+    diesel::insert_into(salespeople::table)
+        .values((
+            salespeople::code.eq(code),
+            salespeople::name.eq(code),
+            salespeople::created_at.eq(now),
+            salespeople::updated_at.eq(now),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+}
+
+async fn contact(app: &TestApp, body: Value) -> i64 {
+    assert_json(app.post("/v1/contacts", &body).await, 201).await["id"].as_i64().unwrap()
+}
+
+async fn segment(app: &TestApp, body: Value) -> Value {
+    assert_json(app.post("/v1/segments", &body).await, 201).await
+}
+
+async fn add(app: &TestApp, segment_id: &Value, body: Value) -> Value {
+    assert_json(app.post(&format!("/v1/segments/{segment_id}/lines"), &body).await, 201).await
+}
+
+async fn lines(app: &TestApp, segment_id: &Value) -> Vec<Value> {
+    let page = assert_json(app.get(&format!("/v1/segments/{segment_id}/lines?limit=1000")).await, 200).await;
+    page["items"].as_array().unwrap().clone()
+}
+
+db_test!(a_segment_takes_its_number_date_and_the_template_defaults, |app| {
+    seed_template(&app, "MAIL", 250, Some("email"));
+    let s =
+        segment(&app, json!({"description": "Spring mailing", "interaction_template_code": "MAIL"})).await;
+    assert_eq!(s["no"], "SEG00001");
+    assert_eq!(s["status"], "open");
+    assert_eq!(s["date"], Utc::now().date_naive().to_string());
+    assert_eq!(s["unit_cost"], "2.50");
+    assert_eq!(s["unit_duration_min"], 15);
+    assert_eq!(s["correspondence_type"], "email");
+    assert_eq!(s["language_code"], "en");
+    assert_eq!(s["information_flow"], "outbound");
+    assert!(s["from_template"].as_array().unwrap().contains(&json!("unit_cost")));
+    let explicit = segment(&app, json!({"interaction_template_code": "MAIL", "unit_cost": "9.99"})).await;
+    assert_eq!(explicit["no"], "SEG00002");
+    assert_eq!(explicit["unit_cost"], "9.99", "a header value set explicitly wins over the template");
+});
+
+db_test!(a_header_change_reaches_ten_thousand_inherited_lines_but_never_an_override, |app| {
+    let ids: Vec<i64> = {
+        let now = Utc::now().naive_utc();
+        let rows: Vec<_> = (0..10_000)
+            .map(|i| {
+                (
+                    contacts::no.eq(format!("K{i:05}")),
+                    contacts::contact_type.eq("company"),
+                    contacts::name.eq(format!("Company {i}")),
+                    contacts::search_name.eq(format!("company {i}")),
+                    contacts::exclude_from_segment.eq(false),
+                    contacts::privacy_blocked.eq(false),
+                    contacts::version.eq(1_i64),
+                    contacts::created_at.eq(now),
+                    contacts::updated_at.eq(now),
+                )
+            })
+            .collect();
+        let mut conn = app.conn();
+        for chunk in rows.chunks(1000) {
+            crm_segments::with_backend!(&mut *conn, |c| diesel::insert_into(contacts::table)
+                .values(chunk)
+                .execute(c))
+            .unwrap();
+        }
+        contacts::table.select(contacts::id).order(contacts::id).load(&mut *conn).unwrap()
+    };
+    let s = segment(&app, json!({"description": "Big", "subject": "Old subject"})).await;
+    let added = add(&app, &s["id"], json!({"contact_ids": ids})).await;
+    assert_eq!(added["added"], 10_000);
+    let first_line = added["line_ids"][0].as_i64().unwrap();
+    let line_path = format!("/v1/segments/{}/lines/{first_line}", s["id"]);
+    let overridden = assert_json(app.patch(&line_path, &json!({"subject": "Mine"})).await, 200).await;
+    assert_eq!(overridden["overridden"], json!(["subject"]));
+
+    let patched = assert_json(
+        app.patch(&format!("/v1/segments/{}", s["id"]), &json!({"subject": "New subject"})).await,
+        200,
+    )
+    .await;
+    assert_eq!(patched["no_of_lines"], 10_000);
+
+    let mut cursor: Option<String> = None;
+    let (mut new, mut mine) = (0, 0);
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/v1/segments/{}/lines?limit=1000&cursor={c}", s["id"]),
+            None => format!("/v1/segments/{}/lines?limit=1000", s["id"]),
+        };
+        let page = assert_json(app.get(&url).await, 200).await;
+        for line in page["items"].as_array().unwrap() {
+            match line["subject"].as_str().unwrap() {
+                "New subject" => new += 1,
+                "Mine" => mine += 1,
+                other => panic!("unexpected subject {other}"),
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!((new, mine), (9_999, 1));
+});
+
+db_test!(clearing_an_override_brings_the_header_value_back, |app| {
+    seed_template(&app, "CALL", 1000, Some("hard_copy"));
+    seed_salesperson(&app, "JO");
+    let c = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let s = segment(&app, json!({"interaction_template_code": "CALL", "subject": "Hello"})).await;
+    let line_id = add(&app, &s["id"], json!({"contact_id": c})).await["line_ids"][0].clone();
+    let path = format!("/v1/segments/{}/lines/{line_id}", s["id"]);
+    let line = assert_json(app.get(&path).await, 200).await;
+    assert_eq!(line["cost"], "10.00", "cost comes from the template");
+    assert_eq!(line["overridden"], json!([]));
+
+    let changed = assert_json(
+        app.patch(
+            &path,
+            &json!({"subject": "Hi Ann", "cost": 3.5, "salesperson_code": "JO", "evaluation": "positive"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(changed["subject"], "Hi Ann");
+    assert_eq!(changed["cost"], "3.50");
+    assert_eq!(changed["evaluation"], "positive");
+    assert_eq!(changed["overridden"], json!(["subject", "salesperson_code", "cost"]));
+
+    let cleared = assert_json(app.patch(&path, &json!({"subject": null, "cost": null})).await, 200).await;
+    assert_eq!(cleared["subject"], "Hello");
+    assert_eq!(cleared["cost"], "10.00");
+    assert_eq!(cleared["overridden"], json!(["salesperson_code"]));
+    let totals = assert_json(app.get(&format!("/v1/segments/{}", s["id"])).await, 200).await;
+    assert_eq!(totals["total_cost"], "10.00");
+});
+
+db_test!(the_correspondence_type_follows_line_then_contact_then_header, |app| {
+    seed_template(&app, "LTR", 0, Some("hard_copy"));
+    let prefers_email =
+        contact(&app, json!({"type": "company", "name": "E", "correspondence_type": "email"})).await;
+    let no_preference = contact(&app, json!({"type": "company", "name": "N"})).await;
+    let s = segment(&app, json!({"interaction_template_code": "LTR"})).await;
+    add(&app, &s["id"], json!({"contact_ids": [prefers_email, no_preference]})).await;
+    let types: Vec<Value> =
+        lines(&app, &s["id"]).await.iter().map(|l| l["correspondence_type"].clone()).collect();
+    assert_eq!(types, [json!("email"), json!("hard_copy")]);
+    let warned = &lines(&app, &s["id"]).await[0];
+    assert_eq!(warned["warnings"][0]["code"], "no_email", "email for a contact without address is reported");
+
+    app.patch(&format!("/v1/segments/{}", s["id"]), &json!({"ignore_contact_correspondence_type": true}))
+        .await;
+    let types: Vec<Value> =
+        lines(&app, &s["id"]).await.iter().map(|l| l["correspondence_type"].clone()).collect();
+    assert_eq!(types, [json!("hard_copy"), json!("hard_copy")]);
+
+    let email_lines =
+        assert_json(app.get(&format!("/v1/segments/{}/lines?correspondence_type=email", s["id"])).await, 200)
+            .await;
+    assert_eq!(email_lines["items"].as_array().unwrap().len(), 0);
+});
+
+db_test!(adding_the_same_contact_twice_by_hand_makes_two_lines, |app| {
+    let c = contact(&app, json!({"type": "company", "name": "A", "no": "C1"})).await;
+    let s = segment(&app, json!({})).await;
+    add(&app, &s["id"], json!({"contact_id": c})).await;
+    add(&app, &s["id"], json!({"contact_nos": ["C1"]})).await;
+    assert_eq!(lines(&app, &s["id"]).await.len(), 2);
+    let header = assert_json(app.get(&format!("/v1/segments/{}", s["id"])).await, 200).await;
+    assert_eq!(header["no_of_lines"], 2);
+});
+
+db_test!(unknown_template_or_salesperson_codes_are_422_naming_the_field, |app| {
+    let body = assert_problem(
+        app.post("/v1/segments", &json!({"interaction_template_code": "NOPE"})).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "interaction_template_code");
+    let s = segment(&app, json!({})).await;
+    let body = assert_problem(
+        app.patch(&format!("/v1/segments/{}", s["id"]), &json!({"salesperson_code": "NOBODY"})).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "salesperson_code");
+    let c = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let line_id = add(&app, &s["id"], json!({"contact_id": c})).await["line_ids"][0].clone();
+    let body = assert_problem(
+        app.patch(
+            &format!("/v1/segments/{}/lines/{line_id}", s["id"]),
+            &json!({"interaction_template_code": "NOPE"}),
+        )
+        .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "interaction_template_code");
+});
+
+db_test!(unknown_and_privacy_blocked_contacts_are_refused_and_nothing_is_added, |app| {
+    let ok = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let blocked = contact(&app, json!({"type": "company", "name": "B", "privacy_blocked": true})).await;
+    let s = segment(&app, json!({})).await;
+    let path = format!("/v1/segments/{}/lines", s["id"]);
+    let body = assert_problem(
+        app.post(&path, &json!({"contact_ids": [ok, blocked]})).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["code"], "privacy_blocked");
+    let body =
+        assert_problem(app.post(&path, &json!({"contact_ids": [ok, 99999]})).await, 422, "validation-failed")
+            .await;
+    assert_eq!(body["errors"][0]["code"], "unknown_contact");
+    let body =
+        assert_problem(app.post(&path, &json!({"contact_nos": ["GHOST"]})).await, 422, "validation-failed")
+            .await;
+    assert_eq!(body["errors"][0]["field"], "contact_nos");
+    assert_problem(
+        app.post(&path, &json!({"contact_id": ok, "contact_ids": [ok]})).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert!(lines(&app, &s["id"]).await.is_empty());
+});
+
+db_test!(lines_of_another_segment_are_404, |app| {
+    let c = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let first = segment(&app, json!({})).await;
+    let second = segment(&app, json!({})).await;
+    let line_id = add(&app, &first["id"], json!({"contact_id": c})).await["line_ids"][0].clone();
+    let foreign = format!("/v1/segments/{}/lines/{line_id}", second["id"]);
+    assert_problem(app.get(&foreign).await, 404, "not-found").await;
+    assert_problem(app.patch(&foreign, &json!({"subject": "x"})).await, 404, "not-found").await;
+    assert_problem(app.delete(&foreign).await, 404, "not-found").await;
+    let many = app
+        .request(reqwest::Method::DELETE, &format!("/v1/segments/{}/lines", second["id"]))
+        .json(&json!({"line_ids": [line_id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(many, 404, "not-found").await;
+    assert_eq!(lines(&app, &first["id"]).await.len(), 1);
+    assert_problem(app.get("/v1/segments/99999/lines").await, 404, "not-found").await;
+});
+
+db_test!(invalid_enums_and_dates_are_422, |app| {
+    assert_problem(app.post("/v1/segments", &json!({"date": "2026-13-01"})).await, 422, "invalid-body").await;
+    assert_problem(
+        app.post("/v1/segments", &json!({"correspondence_type": "pigeon"})).await,
+        422,
+        "invalid-body",
+    )
+    .await;
+    assert_problem(app.post("/v1/segments", &json!({"unit_cost": "1.234"})).await, 422, "invalid-body").await;
+    let s = segment(&app, json!({})).await;
+    let c = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let line_id = add(&app, &s["id"], json!({"contact_id": c})).await["line_ids"][0].clone();
+    let path = format!("/v1/segments/{}/lines/{line_id}", s["id"]);
+    assert_problem(app.patch(&path, &json!({"evaluation": "great"})).await, 422, "invalid-body").await;
+    assert_problem(app.patch(&path, &json!({"date": "yesterday"})).await, 422, "invalid-body").await;
+});
+
+db_test!(every_write_to_a_logged_segment_is_409, |app| {
+    let c = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let s = segment(&app, json!({"description": "Done"})).await;
+    let line_id = add(&app, &s["id"], json!({"contact_id": c})).await["line_ids"][0].clone();
+    diesel::update(segments::table.find(s["id"].as_i64().unwrap()))
+        .set(segments::status.eq("logged"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let base = format!("/v1/segments/{}", s["id"]);
+    assert_problem(app.patch(&base, &json!({"subject": "x"})).await, 409, "segment-logged").await;
+    assert_problem(app.delete(&base).await, 409, "segment-logged").await;
+    assert_problem(
+        app.post(&format!("{base}/lines"), &json!({"contact_id": c})).await,
+        409,
+        "segment-logged",
+    )
+    .await;
+    assert_problem(
+        app.patch(&format!("{base}/lines/{line_id}"), &json!({"subject": "x"})).await,
+        409,
+        "segment-logged",
+    )
+    .await;
+    assert_problem(app.delete(&format!("{base}/lines/{line_id}")).await, 409, "segment-logged").await;
+    let read = assert_json(app.get(&base).await, 200).await;
+    assert_eq!(read["status"], "logged");
+    assert_eq!(lines(&app, &s["id"]).await.len(), 1, "still readable");
+});
+
+db_test!(segments_list_with_filters_and_delete_many_lines, |app| {
+    seed_salesperson(&app, "JO");
+    segment(&app, json!({"description": "Autumn Campaign", "salesperson_code": "JO", "date": "2026-09-01"}))
+        .await;
+    let s = segment(&app, json!({"description": "Winter", "date": "2026-12-01"})).await;
+    let found = assert_json(app.get("/v1/segments?q=campaign").await, 200).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let found = assert_json(app.get("/v1/segments?salesperson_code=JO&status=open").await, 200).await;
+    assert_eq!(found["items"][0]["description"], "Autumn Campaign");
+    let found = assert_json(app.get("/v1/segments?date_from=2026-10-01").await, 200).await;
+    assert_eq!(found["items"][0]["description"], "Winter");
+
+    let a = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let b = contact(&app, json!({"type": "company", "name": "B", "email": "b@b.no"})).await;
+    let ids = add(&app, &s["id"], json!({"contact_ids": [a, b, a]})).await["line_ids"].clone();
+    let with_email =
+        assert_json(app.get(&format!("/v1/segments/{}/lines?has_email=true", s["id"])).await, 200).await;
+    assert_eq!(with_email["items"].as_array().unwrap().len(), 1);
+    let deleted = app
+        .request(reqwest::Method::DELETE, &format!("/v1/segments/{}/lines", s["id"]))
+        .json(&json!({"line_ids": [ids[0], ids[2]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let header = assert_json(app.get(&format!("/v1/segments/{}", s["id"])).await, 200).await;
+    assert_eq!(header["no_of_lines"], 1);
+    assert_eq!(app.delete(&format!("/v1/segments/{}", s["id"])).await.status(), 204);
+});
