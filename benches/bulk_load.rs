@@ -1,7 +1,9 @@
 //! Loads 100,000 contacts through `POST /v1/contacts/bulk` (1000 items a request) and the same
 //! rows by raw multi-row SQL on the same database, and prints the ratio and the server's peak
-//! memory. SQLite always; PostgreSQL when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`) names a
-//! server. Run: `cargo bench --bench bulk_load` (`BENCH_CONTACTS=20000` for a quicker run).
+//! memory. Then fills the table up to 1,000,000 contacts and times pages of 1000 through
+//! `GET /v1/contacts` at the start and at the end of the table, next to the same keyset query
+//! in raw SQL. SQLite always; PostgreSQL when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`)
+//! names a server. Run: `cargo bench --bench bulk_load` (`BENCH_CONTACTS=20000` for a quicker run).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Child, Command, Stdio};
@@ -131,9 +133,12 @@ struct Figures {
     api: Duration,
     raw: Duration,
     peak_mb: f64,
+    /// (API, raw) per page of 1000 at the start and at the end of a 1M table.
+    first_page: (Duration, Duration),
+    last_page: (Duration, Duration),
 }
 
-async fn run_api(database_url: &str, port: u16, total: usize) -> (Duration, f64) {
+async fn run_api(database_url: &str, port: u16, total: usize) -> (Duration, f64, Server) {
     let server = Server::start(database_url, port);
     let client = reqwest::Client::new();
     wait_ready(&client, port).await;
@@ -154,7 +159,58 @@ async fn run_api(database_url: &str, port: u16, total: usize) -> (Duration, f64)
         assert!(response.status().is_success(), "bulk failed: {}", response.text().await.unwrap());
     }
     let elapsed = started.elapsed();
-    (elapsed, server.peak_rss_mb())
+    (elapsed, server.peak_rss_mb(), server)
+}
+
+/// Rows up to `LIST_TABLE_SIZE`, added by raw SQL after the bulk load (no API in between).
+const LIST_TABLE_SIZE: usize = 1_000_000;
+const PAGE: usize = 1000;
+const PAGE_READS: usize = 20;
+
+fn filler_statements(from: usize, now: &str) -> Vec<String> {
+    (from..LIST_TABLE_SIZE)
+        .collect::<Vec<_>>()
+        .chunks(10_000)
+        .map(|chunk| {
+            let rows: Vec<String> = chunk
+                .iter()
+                .map(|i| format!("('F{i:07}', 'company', 'Filler {i}', 'filler {i}', 'Oslo', false, false, 1, '{now}', '{now}')"))
+                .collect();
+            format!(
+                "INSERT INTO contacts (no, contact_type, name, search_name, city, exclude_from_segment, privacy_blocked, \
+                 version, created_at, updated_at) VALUES {}",
+                rows.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// Times `PAGE_READS` reads of the page after `after_id` through the API, and of the same keyset
+/// query in raw SQL; answers (api, raw) per page.
+async fn page_reads(port: u16, after_id: i64, raw: &mut dyn FnMut(&str)) -> (Duration, Duration) {
+    let client = reqwest::Client::new();
+    let cursor = base64_cursor(after_id);
+    let url = format!("http://127.0.0.1:{port}/v1/contacts?limit={PAGE}&cursor={cursor}");
+    let started = Instant::now();
+    for _ in 0..PAGE_READS {
+        let response = client.get(&url).bearer_auth(ADMIN_KEY).send().await.unwrap();
+        assert!(response.status().is_success());
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["items"].as_array().unwrap().len(), PAGE);
+    }
+    let api = started.elapsed() / PAGE_READS as u32;
+    let query = format!("SELECT * FROM contacts WHERE id > {after_id} ORDER BY id LIMIT {}", PAGE + 1);
+    let started = Instant::now();
+    for _ in 0..PAGE_READS {
+        raw(&query);
+    }
+    (api, started.elapsed() / PAGE_READS as u32)
+}
+
+/// The service's cursor for "after this id" (the format is opaque to clients, not to us).
+fn base64_cursor(id: i64) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("id:{id}"))
 }
 
 fn migrate(database_url: &str) {
@@ -182,18 +238,28 @@ async fn bench_sqlite(total: usize, statements: &[String]) -> Figures {
     let dir = std::env::temp_dir();
     let api_db = dir.join(format!("bench_api_{}.db", std::process::id()));
     let raw_db = dir.join(format!("bench_raw_{}.db", std::process::id()));
-    let (api, peak_mb) = run_api(api_db.to_str().unwrap(), 18931, total).await;
+    let (api, peak_mb, server) = run_api(api_db.to_str().unwrap(), 18931, total).await;
     migrate(raw_db.to_str().unwrap());
+    let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                   PRAGMA busy_timeout = 10000;";
     let mut conn = SqliteConnection::establish(raw_db.to_str().unwrap()).unwrap();
-    conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-        .unwrap();
+    conn.batch_execute(pragmas).unwrap();
     let raw = raw_time(statements, &mut |s| conn.batch_execute(s).unwrap());
+
+    let mut api_conn = SqliteConnection::establish(api_db.to_str().unwrap()).unwrap();
+    api_conn.batch_execute(pragmas).unwrap();
+    let now = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    raw_time(&filler_statements(total, &now), &mut |s| api_conn.batch_execute(s).unwrap());
+    let first_page = page_reads(server.port, 0, &mut |q| api_conn.batch_execute(q).unwrap()).await;
+    let last_id = (LIST_TABLE_SIZE - PAGE - 1) as i64;
+    let last_page = page_reads(server.port, last_id, &mut |q| api_conn.batch_execute(q).unwrap()).await;
+    drop(server);
     for path in [&api_db, &raw_db] {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
-    Figures { api, raw, peak_mb }
+    Figures { api, raw, peak_mb, first_page, last_page }
 }
 
 async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -> Figures {
@@ -205,27 +271,43 @@ async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -
         diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).unwrap();
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
     }
-    let (api, peak_mb) = run_api(&format!("{base}/{}", names[0]), 18932, total).await;
+    let api_url = format!("{base}/{}", names[0]);
+    let (api, peak_mb, server) = run_api(&api_url, 18932, total).await;
     let raw_url = format!("{base}/{}", names[1]);
     migrate(&raw_url);
     let mut conn = PgConnection::establish(&raw_url).unwrap();
     let raw = raw_time(statements, &mut |s| conn.batch_execute(s).unwrap());
     drop(conn);
+
+    let mut api_conn = PgConnection::establish(&api_url).unwrap();
+    let now = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    raw_time(&filler_statements(total, &now), &mut |s| api_conn.batch_execute(s).unwrap());
+    api_conn.batch_execute("ANALYZE contacts").unwrap();
+    let first_page = page_reads(server.port, 0, &mut |q| api_conn.batch_execute(q).unwrap()).await;
+    let last_id = (LIST_TABLE_SIZE - PAGE - 1) as i64;
+    let last_page = page_reads(server.port, last_id, &mut |q| api_conn.batch_execute(q).unwrap()).await;
+    drop(api_conn);
+    drop(server);
     for name in &names {
         diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut admin)
             .unwrap();
     }
-    Figures { api, raw, peak_mb }
+    Figures { api, raw, peak_mb, first_page, last_page }
 }
 
 fn report(backend: &str, total: usize, f: &Figures) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "| {backend} | {total} | {:.2} s | {:.2} s | {:.2}x | {:.0} MB |",
+        "| {backend} | {total} | {:.2} s | {:.2} s | {:.2}x | {:.0} MB | {:.1} ms ({:.1} ms raw) | {:.1} ms ({:.1} ms raw) |",
         f.api.as_secs_f64(),
         f.raw.as_secs_f64(),
         f.api.as_secs_f64() / f.raw.as_secs_f64(),
-        f.peak_mb
+        f.peak_mb,
+        ms(f.first_page.0),
+        ms(f.first_page.1),
+        ms(f.last_page.0),
+        ms(f.last_page.1),
     );
 }
 

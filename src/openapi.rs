@@ -2,7 +2,7 @@
 
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
@@ -88,6 +88,7 @@ impl Modify for SecurityAndProblems {
                 .build();
             components.responses.insert((*name).to_owned(), RefOr::T(response));
         }
+        mark_response_fields_required(components);
         for (path, item) in openapi.paths.paths.iter_mut() {
             if !path.starts_with("/v1") {
                 continue;
@@ -110,5 +111,19 @@ fn add_shared_problems(operation: &mut Operation) {
             .responses
             .entry((*status).to_owned())
             .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+    }
+}
+
+/// Answers always carry every field (`null` when empty), so response schemas list them all as
+/// required: generated clients then type them `T | null` instead of `T | null | undefined`.
+fn mark_response_fields_required(components: &mut utoipa::openapi::Components) {
+    const ALWAYS_COMPLETE: &[&str] =
+        &["AddedLines", "BulkResult", "CreatedApiKey", "FieldError", "LineWarning"];
+    for (name, schema) in components.schemas.iter_mut() {
+        let is_response =
+            name.ends_with("Response") || name.ends_with("List") || ALWAYS_COMPLETE.contains(&name.as_str());
+        if let (true, RefOr::T(Schema::Object(object))) = (is_response, schema) {
+            object.required = object.properties.keys().cloned().collect();
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::model::{Contact, ContactLinks, ContactView};
 use crate::conditional::check_version;
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,
-    contact_mailing_groups, contacts, interaction_log_entries,
+    contact_mailing_groups, contacts, interaction_log_entries, segment_lines, segments,
 };
 use crate::db::{self, Conn};
 use crate::domain::ContactType;
@@ -237,6 +237,22 @@ pub fn delete_contact(conn: &mut Conn, id: i64, if_match: Option<i64>) -> Result
                     "contact {id} appears in {entries} interaction log entr(y/ies) and cannot be deleted"
                 ),
             ));
+        }
+        // The contact's lines in open segments go with it (ON DELETE CASCADE); their segments'
+        // line counters must follow in the same transaction.
+        let lines_per_segment: Vec<(i64, i64)> = segment_lines::table
+            .filter(segment_lines::contact_id.eq(id))
+            .filter(segment_lines::removed_by_action_id.is_null())
+            .group_by(segment_lines::segment_id)
+            .select((segment_lines::segment_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        for (segment_id, lines) in lines_per_segment {
+            diesel::update(segments::table.find(segment_id))
+                .set((
+                    segments::no_of_lines.eq(segments::no_of_lines - lines),
+                    segments::version.eq(segments::version + 1),
+                ))
+                .execute(conn)?;
         }
         diesel::delete(contacts::table.find(id)).execute(conn)?;
         Ok(())

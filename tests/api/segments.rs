@@ -366,3 +366,14 @@ db_test!(segments_list_with_filters_and_delete_many_lines, |app| {
     assert_eq!(header["no_of_lines"], 1);
     assert_eq!(app.delete(&format!("/v1/segments/{}", s["id"])).await.status(), 204);
 });
+
+db_test!(deleting_a_contact_removes_its_lines_and_keeps_the_line_count_true, |app| {
+    let a = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let b = contact(&app, json!({"type": "company", "name": "B"})).await;
+    let s = segment(&app, json!({})).await;
+    add(&app, &s["id"], json!({"contact_ids": [a, b, a]})).await;
+    assert_eq!(app.delete(&format!("/v1/contacts/{a}")).await.status(), 204);
+    let header = assert_json(app.get(&format!("/v1/segments/{}", s["id"])).await, 200).await;
+    assert_eq!(header["no_of_lines"], 1);
+    assert_eq!(lines(&app, &s["id"]).await.len(), 1);
+});
