@@ -317,9 +317,10 @@ async fn main() {
     let now = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
     let statements = raw_statements(total, &now);
     println!(
-        "| backend | contacts | API (bulk, 1000/request) | raw multi-row SQL | ratio | server peak RSS |"
+        "| backend | contacts | API (bulk, 1000/request) | raw multi-row SQL | ratio | server peak RSS | \
+         page of 1000, start of 1M | page of 1000, end of 1M |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     report("SQLite", total, &bench_sqlite(total, &statements).await);
     let pg = std::env::var("BENCH_DATABASE_URL").or_else(|_| std::env::var("TEST_DATABASE_URL"));
     match pg {

@@ -21,8 +21,8 @@ use crate::number_series;
 use crate::validation::Checker;
 use crate::with_backend;
 
-/// Rows per multi-row statement: 500 rows of 30 columns stay under every bind limit.
-const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per multi-row statement: 1000 rows of 28 columns stay under SQLite's 32766 binds.
+const ROWS_PER_STATEMENT: usize = 1000;
 
 /// A stored contact as a write found it.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub struct Written {
 pub fn create_contact(conn: &mut Conn, state: ContactState) -> Result<i64, ApiError> {
     db::write_transaction(conn, |conn| {
         let plan = PlannedWrite { field_prefix: String::new(), existing: None, state };
-        Ok(write_contacts(conn, vec![plan], Vec::new())?.remove(0).id)
+        Ok(write_contacts(conn, vec![plan], Vec::new(), UniqueOwners::default())?.remove(0).id)
     })
 }
 
@@ -71,7 +71,7 @@ pub fn update_contact(
         let mut state = existing.state.clone();
         state.apply(change);
         let plan = PlannedWrite { field_prefix: String::new(), existing: Some(existing), state };
-        write_contacts(conn, vec![plan], Vec::new())?;
+        write_contacts(conn, vec![plan], Vec::new(), UniqueOwners::default())?;
         Ok(())
     })
 }
@@ -80,27 +80,20 @@ pub fn update_contact(
 /// invalid item fails the whole batch with every item's faults, and nothing is written.
 pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkResult>, ApiError> {
     db::write_transaction(conn, |conn| {
+        // One lookup per key serves both the matching here and the uniqueness check later.
+        let mut owners = UniqueOwners::default();
         let external_ids: Vec<String> =
             items.iter().filter_map(|i| i.external_id.clone().flatten()).collect();
-        let nos: Vec<String> = items
+        let nos: Vec<String> = items.iter().filter_map(|i| i.no.clone()).collect();
+        let by_external_id = owners.lookup(conn, UniqueField::ExternalId, &external_ids)?;
+        let by_no = owners.lookup(conn, UniqueField::No, &nos)?;
+        let mut ids: Vec<i64> = items
             .iter()
-            .filter(|i| i.external_id.clone().flatten().is_none())
-            .filter_map(|i| i.no.clone())
+            .filter_map(|i| match i.external_id.clone().flatten() {
+                Some(external_id) => by_external_id.get(&external_id).copied(),
+                None => i.no.as_ref().and_then(|no| by_no.get(no).copied()),
+            })
             .collect();
-        let mut ids: Vec<i64> = Vec::new();
-        for chunk in external_ids.chunks(MAX_BINDS_PER_LIST) {
-            ids.extend(
-                contacts::table
-                    .filter(contacts::external_id.eq_any(chunk))
-                    .select(contacts::id)
-                    .load::<i64>(conn)?,
-            );
-        }
-        for chunk in nos.chunks(MAX_BINDS_PER_LIST) {
-            ids.extend(
-                contacts::table.filter(contacts::no.eq_any(chunk)).select(contacts::id).load::<i64>(conn)?,
-            );
-        }
         ids.sort_unstable();
         ids.dedup();
         let existing = load_existing(conn, &ids)?;
@@ -132,7 +125,7 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
             state.apply(item);
             plans.push(PlannedWrite { field_prefix, existing, state });
         }
-        let written = write_contacts(conn, plans, errors)?;
+        let written = write_contacts(conn, plans, errors, owners)?;
         Ok(written
             .into_iter()
             .enumerate()
@@ -173,6 +166,7 @@ pub fn write_contacts(
     conn: &mut Conn,
     plans: Vec<PlannedWrite>,
     mut errors: Vec<FieldError>,
+    mut owners: UniqueOwners,
 ) -> Result<Vec<Written>, ApiError> {
     for plan in &plans {
         let mut checker = Checker::with_prefix(plan.field_prefix.clone());
@@ -180,7 +174,7 @@ pub fn write_contacts(
         errors.extend(checker.errors);
     }
     check_references(conn, &plans, &mut errors)?;
-    let duplicates = check_uniqueness(conn, &plans, &mut errors)?;
+    let duplicates = check_uniqueness(conn, &plans, &mut errors, &mut owners)?;
     if !errors.is_empty() {
         errors.extend(duplicates);
         return Err(ApiError::Validation(errors));
@@ -236,16 +230,18 @@ pub fn write_contacts(
                 )),
             }
         }
-        let created = insert_rows(conn, inserts.iter().map(|(_, v)| v.clone()).collect())?;
-        for (i, _) in &inserts {
+        let (inserted, insert_values): (Vec<usize>, Vec<ContactRowValues>) = inserts.into_iter().unzip();
+        let created = insert_rows(conn, &insert_values)?;
+        for i in &inserted {
             let id = created
                 .get(&nos[*i])
                 .copied()
                 .ok_or_else(|| ApiError::internal("inserted contact not returned"))?;
             results[*i] = Some(Written { status: BulkStatus::Created, id, no: nos[*i].clone() });
         }
-        update_rows(conn, updates.iter().map(|(_, v)| v.clone()).collect())?;
-        for (i, row) in &updates {
+        let (updated, update_values): (Vec<usize>, Vec<ContactUpdateRow>) = updates.into_iter().unzip();
+        update_rows(conn, &update_values)?;
+        for (i, row) in updated.iter().zip(&update_values) {
             results[*i] = Some(Written { status: BulkStatus::Updated, id: row.id, no: nos[*i].clone() });
         }
     }
@@ -380,12 +376,14 @@ fn check_uniqueness(
     conn: &mut Conn,
     plans: &[PlannedWrite],
     errors: &mut Vec<FieldError>,
+    owners: &mut UniqueOwners,
 ) -> Result<Vec<FieldError>, ApiError> {
     let mut duplicates = Vec::new();
-    for (field, value_of) in [
-        ("no", (|s: &ContactState| s.no.clone()) as fn(&ContactState) -> Option<String>),
-        ("external_id", |s: &ContactState| s.external_id.clone()),
-    ] {
+    for (field, unique) in [("no", UniqueField::No), ("external_id", UniqueField::ExternalId)] {
+        let value_of = |s: &ContactState| match unique {
+            UniqueField::No => s.no.clone(),
+            UniqueField::ExternalId => s.external_id.clone(),
+        };
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, plan) in plans.iter().enumerate() {
             if let Some(value) = value_of(&plan.state) {
@@ -398,22 +396,8 @@ fn check_uniqueness(
                 }
             }
         }
-        let values: Vec<String> = seen.keys().cloned().collect();
-        let mut owners: HashMap<String, i64> = HashMap::new();
-        for chunk in values.chunks(MAX_BINDS_PER_LIST) {
-            let found: Vec<(Option<String>, i64)> = if field == "no" {
-                contacts::table
-                    .filter(contacts::no.eq_any(chunk))
-                    .select((contacts::no.nullable(), contacts::id))
-                    .load(conn)?
-            } else {
-                contacts::table
-                    .filter(contacts::external_id.eq_any(chunk))
-                    .select((contacts::external_id, contacts::id))
-                    .load(conn)?
-            };
-            owners.extend(found.into_iter().filter_map(|(v, id)| v.map(|v| (v, id))));
-        }
+        let values: Vec<String> = seen.into_keys().collect();
+        let owners = owners.lookup(conn, unique, &values)?;
         for plan in plans {
             let Some(value) = value_of(&plan.state) else { continue };
             let own_id = plan.existing.as_ref().map(|e| e.id);
@@ -432,6 +416,62 @@ fn check_uniqueness(
         }
     }
     Ok(duplicates)
+}
+
+/// A column whose values are unique among contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UniqueField {
+    No,
+    ExternalId,
+}
+
+/// Which contact holds a `no` or `external_id`, looked up once per value and remembered for
+/// the rest of the write (valid because the write transaction excludes other writers).
+#[derive(Debug, Default)]
+pub struct UniqueOwners {
+    known: HashMap<(UniqueField, String), Option<i64>>,
+}
+
+impl UniqueOwners {
+    /// The owners of those `values` that have one; only values not seen before are queried.
+    fn lookup(
+        &mut self,
+        conn: &mut Conn,
+        field: UniqueField,
+        values: &[String],
+    ) -> Result<HashMap<String, i64>, ApiError> {
+        let unknown: Vec<String> = values
+            .iter()
+            .filter(|v| !self.known.contains_key(&(field, (*v).clone())))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in unknown.chunks(MAX_BINDS_PER_LIST) {
+            let found: Vec<(Option<String>, i64)> = match field {
+                UniqueField::No => contacts::table
+                    .filter(contacts::no.eq_any(chunk))
+                    .select((contacts::no.nullable(), contacts::id))
+                    .load(conn)?,
+                UniqueField::ExternalId => contacts::table
+                    .filter(contacts::external_id.eq_any(chunk))
+                    .select((contacts::external_id, contacts::id))
+                    .load(conn)?,
+            };
+            for value in chunk {
+                self.known.insert((field, value.clone()), None);
+            }
+            for (value, id) in found {
+                if let Some(value) = value {
+                    self.known.insert((field, value), Some(id));
+                }
+            }
+        }
+        Ok(values
+            .iter()
+            .filter_map(|v| self.known.get(&(field, v.clone())).copied().flatten().map(|id| (v.clone(), id)))
+            .collect())
+    }
 }
 
 /// Company no -> id for the persons among `states` (after this batch's companies are written).
@@ -456,7 +496,7 @@ fn resolve_company_ids<'a>(
 }
 
 /// Multi-row inserts; answers no -> id of the new rows.
-fn insert_rows(conn: &mut Conn, rows: Vec<ContactRowValues>) -> Result<HashMap<String, i64>, ApiError> {
+fn insert_rows(conn: &mut Conn, rows: &[ContactRowValues]) -> Result<HashMap<String, i64>, ApiError> {
     let mut ids = HashMap::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         // Multi-row VALUES does not compile through the MultiConnection enum; same code per backend.
@@ -472,7 +512,7 @@ fn insert_rows(conn: &mut Conn, rows: Vec<ContactRowValues>) -> Result<HashMap<S
 
 /// Multi-row updates as an upsert on `id`: every row exists (and is locked), so each one
 /// takes the `DO UPDATE` branch, which sets every column but `id` and `created_at`.
-fn update_rows(conn: &mut Conn, rows: Vec<ContactUpdateRow>) -> Result<(), ApiError> {
+fn update_rows(conn: &mut Conn, rows: &[ContactUpdateRow]) -> Result<(), ApiError> {
     use contacts::dsl as c;
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         with_backend!(&mut *conn, |conn| diesel::insert_into(contacts::table)
