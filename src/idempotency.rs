@@ -43,14 +43,15 @@ pub async fn replay_or_record<B: MessageBody + 'static>(
     if req.method() != Method::POST {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
+    // Without an API key there is no owner to scope the record to, and the handler answers
+    // 401 before anything else is said about the request.
+    let Some(owner) = bearer_token(&req).map(auth::hash_key) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
     let key = match idempotency_key(&req) {
         Ok(Some(key)) => key,
         Ok(None) => return Ok(next.call(req).await?.map_into_boxed_body()),
         Err(e) => return Ok(req.error_response(e)),
-    };
-    // Without a key there is no owner to scope the record to; the handler answers 401.
-    let Some(owner) = bearer_token(&req).map(auth::hash_key) else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(req.error_response(ApiError::internal("application state missing")));

@@ -16,6 +16,7 @@ pub mod number_series;
 pub mod openapi;
 pub mod pagination;
 pub mod patch;
+pub mod routing;
 pub mod segments;
 pub mod startup;
 pub mod telemetry;

@@ -1,5 +1,6 @@
 //! Builds the application: pool, migrations, routes, middleware, and the bound server.
 
+use crate::routing;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
@@ -109,9 +110,9 @@ impl Application {
 
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").get(health::healthz))
-        .service(web::resource("/readyz").get(health::readyz))
-        .service(web::resource("/docs").get(|| async {
+    cfg.service(routing::resource("/healthz").get(health::healthz))
+        .service(routing::resource("/readyz").get(health::readyz))
+        .service(routing::resource("/docs").get(|| async {
             actix_web::HttpResponse::Found()
                 .insert_header((actix_web::http::header::LOCATION, "/docs/"))
                 .finish()

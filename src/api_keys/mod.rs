@@ -3,10 +3,11 @@
 pub mod handlers;
 pub mod model;
 
+use crate::routing;
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/me").get(handlers::get_me))
-        .service(web::resource("/api-keys").get(handlers::list_api_keys).post(handlers::create_api_key))
-        .service(web::resource("/api-keys/{id}").delete(handlers::revoke_api_key));
+    cfg.service(routing::resource("/me").get(handlers::get_me))
+        .service(routing::resource("/api-keys").get(handlers::list_api_keys).post(handlers::create_api_key))
+        .service(routing::resource("/api-keys/{id}").delete(handlers::revoke_api_key));
 }

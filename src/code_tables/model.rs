@@ -79,8 +79,10 @@ pub struct DescribedCodeList {
 #[serde(deny_unknown_fields)]
 pub struct CreateDescribedCode {
     /// 1 to 20 characters, no spaces or slashes (it becomes part of URLs).
+    #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub code: String,
     /// Required, at most 100 characters.
+    #[schema(max_length = 100)]
     pub description: String,
 }
 
@@ -102,6 +104,7 @@ pub struct UpdateDescribedCode {
     /// At most 100 characters; cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = String)]
+    #[schema(max_length = 100)]
     pub description: Option<Option<String>>,
 }
 

@@ -5,6 +5,7 @@ pub mod model;
 pub mod repo;
 pub mod write;
 
+use crate::routing;
 use actix_web::web;
 use utoipa::OpenApi;
 
@@ -42,13 +43,17 @@ pub struct ContactsApi;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use handlers::*;
     // `/contacts/bulk` before `/contacts/{id}` so that "bulk" is never taken for an id.
-    cfg.service(web::resource("/contacts/bulk").post(bulk_sync_contacts))
-        .service(web::resource("/contacts").get(list_contacts).post(create_contact))
-        .service(web::resource("/contacts/{id}").get(get_contact).patch(patch_contact).delete(delete_contact))
-        .service(web::resource("/mailing-groups/{code}/contacts").get(list_mailing_group_contacts))
-        .service(web::resource("/industry-groups/{code}/contacts").get(list_industry_group_contacts))
-        .service(web::resource("/business-relations/{code}/contacts").get(list_business_relation_contacts))
+    cfg.service(routing::resource("/contacts/bulk").post(bulk_sync_contacts))
+        .service(routing::resource("/contacts").get(list_contacts).post(create_contact))
         .service(
-            web::resource("/job-responsibilities/{code}/contacts").get(list_job_responsibility_contacts),
+            routing::resource("/contacts/{id}").get(get_contact).patch(patch_contact).delete(delete_contact),
+        )
+        .service(routing::resource("/mailing-groups/{code}/contacts").get(list_mailing_group_contacts))
+        .service(routing::resource("/industry-groups/{code}/contacts").get(list_industry_group_contacts))
+        .service(
+            routing::resource("/business-relations/{code}/contacts").get(list_business_relation_contacts),
+        )
+        .service(
+            routing::resource("/job-responsibilities/{code}/contacts").get(list_job_responsibility_contacts),
         );
 }

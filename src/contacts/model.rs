@@ -365,30 +365,49 @@ impl ContactState {
 #[serde(deny_unknown_fields)]
 pub struct CreateContact {
     /// Unique; from the number series when omitted.
+    #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub no: Option<String>,
     #[serde(rename = "type")]
     pub contact_type: ContactType,
     /// Required for companies; for persons made of first/middle/surname when omitted.
+    #[schema(max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 30)]
     pub first_name: Option<String>,
+    #[schema(max_length = 30)]
     pub middle_name: Option<String>,
+    #[schema(max_length = 30)]
     pub surname: Option<String>,
     /// Persons only: the `no` of an existing company contact.
+    #[schema(max_length = 20)]
     pub company_no: Option<String>,
+    #[schema(max_length = 30)]
     pub job_title: Option<String>,
+    #[schema(max_length = 100)]
     pub address: Option<String>,
+    #[schema(max_length = 50)]
     pub address_2: Option<String>,
+    #[schema(max_length = 30)]
     pub city: Option<String>,
+    #[schema(max_length = 20)]
     pub post_code: Option<String>,
+    #[schema(max_length = 30)]
     pub county: Option<String>,
     /// ISO 3166 alpha-2 recommended, not enforced.
+    #[schema(max_length = 10)]
     pub country_code: Option<String>,
+    #[schema(max_length = 30)]
     pub phone: Option<String>,
+    #[schema(max_length = 30)]
     pub mobile_phone: Option<String>,
+    #[schema(max_length = 80)]
     pub email: Option<String>,
+    #[schema(max_length = 10)]
     pub language_code: Option<String>,
     /// Must name an existing salesperson.
+    #[schema(max_length = 20)]
     pub salesperson_code: Option<String>,
+    #[schema(max_length = 20)]
     pub territory_code: Option<String>,
     /// The contact's preferred channel.
     pub correspondence_type: Option<CorrespondenceType>,
@@ -397,6 +416,7 @@ pub struct CreateContact {
     /// Never added to a segment, logged or delivered to.
     pub privacy_blocked: Option<bool>,
     /// Unique when set: the key of ERP integrations.
+    #[schema(max_length = 100)]
     pub external_id: Option<String>,
     pub mailing_group_codes: Option<Vec<String>>,
     /// Companies only.
@@ -412,62 +432,81 @@ pub struct CreateContact {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
+    #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub no: Option<String>,
     #[serde(rename = "type")]
     pub contact_type: Option<ContactType>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub middle_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub surname: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub company_no: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub job_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub address: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 50)]
     pub address_2: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub post_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub county: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10)]
     pub country_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub mobile_phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 80)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10)]
     pub language_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub salesperson_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub territory_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<CorrespondenceType>)]
@@ -476,6 +515,7 @@ pub struct ContactPatch {
     pub privacy_blocked: Option<bool>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub external_id: Option<Option<String>>,
     pub mailing_group_codes: Option<Vec<String>>,
     pub industry_group_codes: Option<Vec<String>>,

@@ -21,6 +21,7 @@ use crate::startup::AppState;
 #[into_params(parameter_in = Query)]
 pub struct LineListParams {
     /// Items per page, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

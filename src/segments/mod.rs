@@ -8,6 +8,7 @@ pub mod lines;
 pub mod model;
 pub mod repo;
 
+use crate::routing;
 use actix_web::web;
 use utoipa::OpenApi;
 
@@ -49,16 +50,18 @@ pub struct SegmentsApi;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use handlers::*;
     use line_handlers::*;
-    cfg.service(web::resource("/segments").get(list_segments).post(create_segment))
-        .service(web::resource("/segments/{id}").get(get_segment).patch(patch_segment).delete(delete_segment))
+    cfg.service(routing::resource("/segments").get(list_segments).post(create_segment))
         .service(
-            web::resource("/segments/{id}/lines")
+            routing::resource("/segments/{id}").get(get_segment).patch(patch_segment).delete(delete_segment),
+        )
+        .service(
+            routing::resource("/segments/{id}/lines")
                 .get(list_segment_lines)
                 .post(add_segment_lines)
                 .delete(delete_segment_lines),
         )
         .service(
-            web::resource("/segments/{id}/lines/{line_id}")
+            routing::resource("/segments/{id}/lines/{line_id}")
                 .get(get_segment_line)
                 .patch(patch_segment_line)
                 .delete(delete_segment_line),

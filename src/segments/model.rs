@@ -167,14 +167,19 @@ impl From<SegmentView> for SegmentResponse {
 #[serde(deny_unknown_fields)]
 pub struct CreateSegment {
     /// Required before logging.
+    #[schema(max_length = 100)]
     pub description: Option<String>,
     /// Its defaults become the header's unless set here.
+    #[schema(max_length = 20)]
     pub interaction_template_code: Option<String>,
+    #[schema(max_length = 100)]
     pub subject: Option<String>,
+    #[schema(max_length = 10)]
     pub language_code: Option<String>,
     pub correspondence_type: Option<CorrespondenceType>,
     pub ignore_contact_correspondence_type: Option<bool>,
     pub date: Option<NaiveDate>,
+    #[schema(max_length = 20)]
     pub salesperson_code: Option<String>,
     #[schema(value_type = Option<String>, example = "12.50")]
     pub unit_cost: Option<Money>,
@@ -189,15 +194,19 @@ pub struct CreateSegment {
 pub struct SegmentPatch {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub interaction_template_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub subject: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10)]
     pub language_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<CorrespondenceType>)]
@@ -208,6 +217,7 @@ pub struct SegmentPatch {
     pub date: Option<NaiveDate>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub salesperson_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>, example = "12.50")]
@@ -409,15 +419,19 @@ pub struct AddedLines {
 pub struct LinePatch {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
     pub subject: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub interaction_template_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10)]
     pub language_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<CorrespondenceType>)]
@@ -427,6 +441,7 @@ pub struct LinePatch {
     pub date: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub salesperson_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>, example = "12.50")]
@@ -436,6 +451,7 @@ pub struct LinePatch {
     pub duration_min: Option<Option<i64>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 2000)]
     pub personal_note: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<Evaluation>)]

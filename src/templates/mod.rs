@@ -5,6 +5,7 @@ pub mod handlers;
 pub mod model;
 pub mod repo;
 
+use crate::routing;
 use actix_web::web;
 use utoipa::OpenApi;
 
@@ -34,12 +35,12 @@ pub struct TemplatesApi;
 /// `web::resource` per URL, so that a method a URL does not serve answers 405.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/interaction-templates")
+        routing::resource("/interaction-templates")
             .get(h::list_interaction_templates)
             .post(h::create_interaction_template),
     )
     .service(
-        web::resource("/interaction-templates/{code}")
+        routing::resource("/interaction-templates/{code}")
             .get(h::get_interaction_template)
             .patch(h::patch_interaction_template)
             .delete(h::delete_interaction_template),

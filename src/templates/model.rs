@@ -182,6 +182,7 @@ pub struct TemplateList {
 #[into_params(parameter_in = Query)]
 pub struct TemplateListParams {
     /// Items per page, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page; omit for the first page.
     pub cursor: Option<String>,
@@ -212,11 +213,14 @@ pub struct TemplatePath {
 #[serde(deny_unknown_fields)]
 pub struct CreateTemplate {
     /// 1 to 20 characters, no spaces or slashes (it becomes part of URLs).
+    #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub code: String,
     /// An existing interaction group.
     #[serde(default)]
+    #[schema(max_length = 20)]
     pub interaction_group_code: Option<String>,
     /// Required, at most 100 characters.
+    #[schema(max_length = 100)]
     pub description: String,
     /// Default `outbound`.
     #[serde(default)]
@@ -240,6 +244,7 @@ pub struct CreateTemplate {
     pub correspondence_type: Option<Option<CorrespondenceType>>,
     /// At most 10 characters.
     #[serde(default)]
+    #[schema(max_length = 10)]
     pub language_code: Option<String>,
     /// Default false.
     #[serde(default)]
@@ -279,10 +284,12 @@ pub struct TemplatePatch {
     /// An existing interaction group, or null for none.
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
     pub interaction_group_code: Option<Option<String>>,
     /// At most 100 characters; cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = String)]
+    #[schema(max_length = 100)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = InformationFlow)]
@@ -305,6 +312,7 @@ pub struct TemplatePatch {
     /// At most 10 characters, or null to clear it.
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10)]
     pub language_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = bool)]

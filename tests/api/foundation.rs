@@ -140,7 +140,11 @@ db_test!(unknown_routes_are_404_and_wrong_methods_405, |app| {
     assert_problem(app.get("/v1/no-such-thing").await, 404, "not-found").await;
     assert_problem(app.get("/elsewhere").await, 404, "not-found").await;
     let put = app.request(Method::PUT, "/v1/me").send().await.unwrap();
+    assert_eq!(put.headers()["allow"], "GET, HEAD");
     assert_problem(put, 405, "method-not-allowed").await;
+    let delete = app.request(Method::DELETE, "/v1/contacts").send().await.unwrap();
+    assert_eq!(delete.headers()["allow"], "GET, HEAD, POST");
+    assert_problem(delete, 405, "method-not-allowed").await;
 });
 
 db_test!(a_non_numeric_id_in_the_path_is_404, |app| {
@@ -156,4 +160,23 @@ db_test!(the_docs_page_and_the_openapi_document_are_served, |app| {
     let spec =
         assert_json(app.request_as(Method::GET, "/openapi.json", None).send().await.unwrap(), 200).await;
     assert_eq!(spec["openapi"], "3.1.0");
+});
+
+db_test!(head_answers_like_get_without_a_body, |app| {
+    let head = app.request(Method::HEAD, "/v1/me").send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(head.bytes().await.unwrap().is_empty());
+    let anonymous = app.request_as(Method::HEAD, "/v1/me", None).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+});
+
+db_test!(a_missing_key_is_401_even_with_a_malformed_idempotency_key, |app| {
+    let response = app
+        .request_as(Method::POST, "/v1/contacts", None)
+        .header("idempotency-key", "has spaces in it")
+        .json(&json!({"type": "company", "name": "A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 401, "unauthorized").await;
 });

@@ -82,14 +82,18 @@ pub struct SalespersonList {
 #[serde(deny_unknown_fields)]
 pub struct CreateSalesperson {
     /// 1 to 20 characters, no spaces or slashes (it becomes part of URLs).
+    #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub code: String,
     /// Required, at most 50 characters.
+    #[schema(max_length = 100)]
     pub name: String,
     /// An email address, at most 80 characters.
     #[serde(default)]
+    #[schema(max_length = 80)]
     pub email: Option<String>,
     /// At most 30 characters.
     #[serde(default)]
+    #[schema(max_length = 30)]
     pub phone: Option<String>,
 }
 
@@ -114,14 +118,17 @@ pub struct UpdateSalesperson {
     /// At most 50 characters; cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = String)]
+    #[schema(max_length = 100)]
     pub name: Option<Option<String>>,
     /// An email address, or null to clear it.
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 80)]
     pub email: Option<Option<String>>,
     /// A phone number, or null to clear it.
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
+    #[schema(max_length = 30)]
     pub phone: Option<Option<String>>,
 }
 
