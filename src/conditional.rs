@@ -1,4 +1,9 @@
-//! ETag / If-Match / If-None-Match on single resources, with a strong tag from `version`.
+//! ETag / If-Match / If-None-Match on single resources.
+//!
+//! A tag is made of versions: first the resource's own `version`, then the versions of what
+//! its body also shows (a line shows its segment's, contact's and template's values), so that
+//! `If-None-Match` never answers 304 for a body that changed. `If-Match` protects the
+//! resource's own fields: it holds while the first version is unchanged.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
@@ -6,47 +11,59 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 
-pub fn etag(version: i64) -> String {
-    format!("\"{version}\"")
+/// The own versions named by `If-Match`; None when the header is absent or `*`.
+pub type IfMatch = Option<Vec<i64>>;
+
+/// A strong tag from versions: `"3"`, or `"3.7.1.0"` for a resource showing others' values.
+pub fn etag(versions: &[i64]) -> String {
+    let parts: Vec<String> = versions.iter().map(i64::to_string).collect();
+    format!("\"{}\"", parts.join("."))
 }
 
-/// The version `If-Match` requires, or None when the header is absent or `*`.
-pub fn if_match_version(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+/// Reads `If-Match`: a list of strong tags or `*`. Weak tags never match (RFC 9110 compares
+/// strongly); a tag we never issued matches nothing.
+pub fn if_match_version(req: &HttpRequest) -> Result<IfMatch, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else { return Ok(None) };
     let text = value.to_str().map_err(|_| bad_if_match())?.trim();
     if text == "*" {
         return Ok(None);
     }
-    let tag = text.strip_prefix("W/").unwrap_or(text);
-    let version = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(bad_if_match)?;
-    version.parse().map(Some).map_err(|_| {
-        // A well-formed tag we never issued can match nothing.
-        ApiError::PreconditionFailed("If-Match names no version of this resource".into())
-    })
+    let mut versions = Vec::new();
+    for tag in text.split(',').map(str::trim) {
+        if tag.starts_with("W/") {
+            continue;
+        }
+        let inner = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(bad_if_match)?;
+        if let Some(own) = inner.split('.').next().and_then(|v| v.parse::<i64>().ok()) {
+            versions.push(own);
+        }
+    }
+    Ok(Some(versions))
 }
 
 fn bad_if_match() -> ApiError {
-    ApiError::BadRequest { code: "invalid-if-match", detail: "If-Match must be \"<version>\" or *".into() }
+    ApiError::BadRequest {
+        code: "invalid-if-match",
+        detail: "If-Match must be a list of \"<tag>\" or *".into(),
+    }
 }
 
-/// Refuses a write whose `If-Match` names another version.
-pub fn check_version(expected: Option<i64>, actual: i64) -> Result<(), ApiError> {
+/// Refuses a write whose `If-Match` names none of the resource's current version.
+pub fn check_version(expected: IfMatch, actual: i64) -> Result<(), ApiError> {
     match expected {
-        Some(v) if v != actual => Err(ApiError::PreconditionFailed(format!(
-            "the resource is at version {actual}, not {v}; read it again"
+        Some(versions) if !versions.contains(&actual) => Err(ApiError::PreconditionFailed(format!(
+            "the resource is at version {actual}, not the one If-Match names; read it again"
         ))),
         _ => Ok(()),
     }
 }
 
-/// 200 with the body and its ETag, or 304 when `If-None-Match` already names this version.
-pub fn respond_with_etag<T: Serialize>(req: &HttpRequest, version: i64, body: &T) -> HttpResponse {
-    let tag = etag(version);
-    let not_modified = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+/// 200 with the body and its ETag, or 304 when `If-None-Match` already names this tag.
+pub fn respond_with_etag<T: Serialize>(req: &HttpRequest, tag: &str, body: &T) -> HttpResponse {
+    let not_modified =
+        req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            v.split(',').map(str::trim).any(|t| t == tag || t == "*" || t.strip_prefix("W/") == Some(tag))
+        });
     if not_modified {
         return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
     }
@@ -54,9 +71,9 @@ pub fn respond_with_etag<T: Serialize>(req: &HttpRequest, version: i64, body: &T
 }
 
 /// 201 with the body, its ETag and `Location`.
-pub fn created<T: Serialize>(location: &str, version: i64, body: &T) -> HttpResponse {
+pub fn created<T: Serialize>(location: &str, tag: &str, body: &T) -> HttpResponse {
     HttpResponse::Created()
-        .insert_header((header::ETAG, etag(version)))
+        .insert_header((header::ETAG, tag))
         .insert_header((
             header::LOCATION,
             HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/")),
@@ -65,6 +82,6 @@ pub fn created<T: Serialize>(location: &str, version: i64, body: &T) -> HttpResp
 }
 
 /// 200 with the body and its ETag (after a write).
-pub fn ok_with_etag<T: Serialize>(version: i64, body: &T) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)
+pub fn ok_with_etag<T: Serialize>(tag: &str, body: &T) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::ETAG, tag)).json(body)
 }

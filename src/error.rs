@@ -283,8 +283,8 @@ pub fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Err
 }
 
 /// Renders path parameter errors (a non-numeric id, say) as 404: no such resource exists.
-pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::NotFound(format!("no resource at this path: {err}")).into()
+pub fn path_error(_err: PathError, req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound(format!("no resource at {}", req.path())).into()
 }
 
 /// Turns an error answer made outside our handlers (unknown route, wrong method, actix's own

@@ -11,6 +11,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Money(pub i64);
 
 impl Money {
+    /// The largest amount accepted anywhere (999,999,999.99): sums over millions of lines
+    /// still fit in 64 bits.
+    pub const MAX: Money = Money(99_999_999_999);
+
     pub fn cents(self) -> i64 {
         self.0
     }
@@ -32,7 +36,7 @@ impl Money {
         let whole: i64 = whole.parse().ok()?;
         let fraction: i64 = format!("{fraction:0<2}").parse().ok()?;
         let cents = whole.checked_mul(100)?.checked_add(fraction)?;
-        Some(Money(if negative { -cents } else { cents }))
+        (cents <= Money::MAX.0).then_some(Money(if negative { -cents } else { cents }))
     }
 }
 
@@ -56,7 +60,7 @@ impl<'de> Deserialize<'de> for Money {
         impl Visitor<'_> for MoneyVisitor {
             type Value = Money;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an amount with at most two decimals, as a string (\"12.50\") or a number")
+                f.write_str("an amount up to 999999999.99 with at most two decimals, as a string (\"12.50\") or a number")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Money, E> {
                 Money::parse(v).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
@@ -92,7 +96,7 @@ mod tests {
         assert_eq!(Money::parse("-0.05"), Some(Money(-5)));
         assert_eq!(Money(1250).to_string(), "12.50");
         assert_eq!(Money(-5).to_string(), "-0.05");
-        for bad in ["", "1.234", "abc", "1.", ".5", "1,5"] {
+        for bad in ["", "1.234", "abc", "1.", ".5", "1,5", "1000000000.00", "90000000000000000"] {
             assert_eq!(Money::parse(bad), None, "{bad}");
         }
         let m: Money = serde_json::from_str("0.1").unwrap();

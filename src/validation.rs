@@ -1,6 +1,10 @@
 //! Field checks that collect every fault of an input before answering.
 
 use crate::error::{ApiError, FieldError};
+use crate::money::Money;
+
+/// The longest duration accepted (about 70 days), so sums over many lines stay exact.
+pub const MAX_MINUTES: i64 = 100_000;
 
 /// Collects field errors; `finish` answers 422 with all of them, or Ok.
 #[derive(Debug, Default)]
@@ -65,6 +69,29 @@ impl Checker {
             } else {
                 self.max_len(field, Some(v), 80);
             }
+        }
+    }
+
+    /// An amount in cents: not negative (the bound of [`Money::MAX`] is kept by parsing).
+    pub fn amount(&mut self, field: &str, cents: Option<i64>) {
+        if cents.is_some_and(|v| !(0..=Money::MAX.cents()).contains(&v)) {
+            self.add(field, "out_of_range", format!("{field} must be between 0 and {}", Money::MAX));
+        }
+    }
+
+    /// A duration in whole minutes, 0 to [`MAX_MINUTES`].
+    pub fn minutes(&mut self, field: &str, minutes: Option<i64>) {
+        if minutes.is_some_and(|v| !(0..=MAX_MINUTES).contains(&v)) {
+            self.add(field, "out_of_range", format!("{field} must be between 0 and {MAX_MINUTES} minutes"));
+        }
+    }
+
+    /// A calendar date in years 1 to 9999 (ISO 8601 without expanded years): both backends
+    /// store and compare such dates alike.
+    pub fn date(&mut self, field: &str, date: Option<chrono::NaiveDate>) {
+        use chrono::Datelike;
+        if date.is_some_and(|d| !(1..=9999).contains(&d.year())) {
+            self.add(field, "out_of_range", format!("{field} must be a date in the years 1 to 9999"));
         }
     }
 

@@ -92,14 +92,14 @@ pub async fn create_contact(
     state: web::Data<AppState>,
     body: web::Json<CreateContact>,
 ) -> ApiResult<HttpResponse> {
-    let contact = body.into_inner().into_state();
+    let input = body.into_inner();
     let view = db::run(&state.pool, move |conn| {
-        let id = write::create_contact(conn, contact)?;
+        let id = write::create_contact(conn, input)?;
         repo::get_contact(conn, id)
     })
     .await?;
     let response = ContactResponse::from(view);
-    Ok(created(&format!("/v1/contacts/{}", response.id), response.version, &response))
+    Ok(created(&format!("/v1/contacts/{}", response.id), &response.etag, &response))
 }
 
 /// Reads a contact; answers 304 when `If-None-Match` names its current version.
@@ -118,7 +118,7 @@ pub async fn get_contact(
     let id = id.into_inner();
     let view = db::run(&state.pool, move |conn| repo::get_contact(conn, id)).await?;
     let response = ContactResponse::from(view);
-    Ok(respond_with_etag(&req, response.version, &response))
+    Ok(respond_with_etag(&req, &response.etag, &response))
 }
 
 /// Changes a contact: absent fields stay, `null` clears. With `If-Match`, a stale version is 412.
@@ -144,7 +144,7 @@ pub async fn patch_contact(
     })
     .await?;
     let response = ContactResponse::from(view);
-    Ok(ok_with_etag(response.version, &response))
+    Ok(ok_with_etag(&response.etag, &response))
 }
 
 /// Deletes a contact; refused (409) for a company with persons or a contact with interactions.

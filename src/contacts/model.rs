@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::conditional::etag;
 use crate::db::schema::contacts;
 use crate::domain::{ContactType, CorrespondenceType};
 use crate::patch;
@@ -202,16 +203,12 @@ impl ContactState {
 
     /// Applies a change. A person's name follows its parts when it was derived from them
     /// and the change does not set it.
-    pub fn apply(&mut self, change: ContactPatch) {
+    pub fn apply(&mut self, change: ContactPatch, c: &mut Checker) {
         let name_was_derived = self.contact_type == ContactType::Person
             && (self.name.is_none() || self.name == self.derived_name());
         let name_set = change.name.is_some();
-        if let Some(t) = change.contact_type {
-            self.contact_type = t;
-        }
-        if let Some(no) = change.no {
-            self.no = Some(no);
-        }
+        patch::apply_required(c, "type", &mut self.contact_type, change.contact_type);
+        patch::apply_required(c, "no", &mut self.no, change.no.map(|no| no.map(Some)));
         patch::apply(&mut self.name, change.name);
         patch::apply(&mut self.first_name, change.first_name);
         patch::apply(&mut self.middle_name, change.middle_name);
@@ -232,24 +229,23 @@ impl ContactState {
         patch::apply(&mut self.territory_code, change.territory_code);
         patch::apply(&mut self.correspondence_type, change.correspondence_type);
         patch::apply(&mut self.external_id, change.external_id);
-        if let Some(v) = change.exclude_from_segment {
-            self.exclude_from_segment = v;
-        }
-        if let Some(v) = change.privacy_blocked {
-            self.privacy_blocked = v;
-        }
+        patch::apply_required(
+            c,
+            "exclude_from_segment",
+            &mut self.exclude_from_segment,
+            change.exclude_from_segment,
+        );
+        patch::apply_required(c, "privacy_blocked", &mut self.privacy_blocked, change.privacy_blocked);
         let links = &mut self.links;
-        for (target, codes) in [
-            (&mut links.mailing_groups, change.mailing_group_codes),
-            (&mut links.industry_groups, change.industry_group_codes),
-            (&mut links.business_relations, change.business_relation_codes),
-            (&mut links.job_responsibilities, change.job_responsibility_codes),
+        for (field, target, codes) in [
+            ("mailing_group_codes", &mut links.mailing_groups, change.mailing_group_codes),
+            ("industry_group_codes", &mut links.industry_groups, change.industry_group_codes),
+            ("business_relation_codes", &mut links.business_relations, change.business_relation_codes),
+            ("job_responsibility_codes", &mut links.job_responsibilities, change.job_responsibility_codes),
         ] {
-            if let Some(mut codes) = codes {
-                codes.sort();
-                codes.dedup();
-                *target = codes;
-            }
+            patch::apply_required(c, field, target, codes);
+            target.sort();
+            target.dedup();
         }
         // Empty strings mean "no value" for optional text, so clients need not send null.
         for field in [
@@ -427,15 +423,18 @@ pub struct CreateContact {
     pub job_responsibility_codes: Option<Vec<String>>,
 }
 
-/// A change to a contact: an absent field stays as it is, `null` clears it. Link lists
-/// replace the contact's links when present.
+/// A change to a contact: an absent field stays as it is, `null` clears it (`no`, `type`,
+/// the flags and the link lists cannot be null). Link lists replace the contact's links.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
     #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
-    pub no: Option<String>,
-    #[serde(rename = "type")]
-    pub contact_type: Option<ContactType>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = String)]
+    pub no: Option<Option<String>>,
+    #[serde(rename = "type", default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = ContactType)]
+    pub contact_type: Option<Option<ContactType>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
     #[schema(max_length = 100)]
@@ -511,52 +510,67 @@ pub struct ContactPatch {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<CorrespondenceType>)]
     pub correspondence_type: Option<Option<CorrespondenceType>>,
-    pub exclude_from_segment: Option<bool>,
-    pub privacy_blocked: Option<bool>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = bool)]
+    pub exclude_from_segment: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = bool)]
+    pub privacy_blocked: Option<Option<bool>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
     #[schema(max_length = 100)]
     pub external_id: Option<Option<String>>,
-    pub mailing_group_codes: Option<Vec<String>>,
-    pub industry_group_codes: Option<Vec<String>>,
-    pub business_relation_codes: Option<Vec<String>>,
-    pub job_responsibility_codes: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub mailing_group_codes: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub industry_group_codes: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub business_relation_codes: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Vec<String>)]
+    pub job_responsibility_codes: Option<Option<Vec<String>>>,
 }
 
 impl CreateContact {
     /// The state of a new contact: this input applied to an empty one.
-    pub fn into_state(self) -> ContactState {
+    pub fn into_state(self, c: &mut Checker) -> ContactState {
         let mut state = ContactState::new(self.contact_type);
-        state.apply(ContactPatch {
-            no: self.no,
-            contact_type: Some(self.contact_type),
-            name: self.name.map(Some),
-            first_name: self.first_name.map(Some),
-            middle_name: self.middle_name.map(Some),
-            surname: self.surname.map(Some),
-            company_no: self.company_no.map(Some),
-            job_title: self.job_title.map(Some),
-            address: self.address.map(Some),
-            address_2: self.address_2.map(Some),
-            city: self.city.map(Some),
-            post_code: self.post_code.map(Some),
-            county: self.county.map(Some),
-            country_code: self.country_code.map(Some),
-            phone: self.phone.map(Some),
-            mobile_phone: self.mobile_phone.map(Some),
-            email: self.email.map(Some),
-            language_code: self.language_code.map(Some),
-            salesperson_code: self.salesperson_code.map(Some),
-            territory_code: self.territory_code.map(Some),
-            correspondence_type: self.correspondence_type.map(Some),
-            exclude_from_segment: self.exclude_from_segment,
-            privacy_blocked: self.privacy_blocked,
-            external_id: self.external_id.map(Some),
-            mailing_group_codes: self.mailing_group_codes,
-            industry_group_codes: self.industry_group_codes,
-            business_relation_codes: self.business_relation_codes,
-            job_responsibility_codes: self.job_responsibility_codes,
-        });
+        state.apply(
+            ContactPatch {
+                no: self.no.map(Some),
+                contact_type: Some(Some(self.contact_type)),
+                name: self.name.map(Some),
+                first_name: self.first_name.map(Some),
+                middle_name: self.middle_name.map(Some),
+                surname: self.surname.map(Some),
+                company_no: self.company_no.map(Some),
+                job_title: self.job_title.map(Some),
+                address: self.address.map(Some),
+                address_2: self.address_2.map(Some),
+                city: self.city.map(Some),
+                post_code: self.post_code.map(Some),
+                county: self.county.map(Some),
+                country_code: self.country_code.map(Some),
+                phone: self.phone.map(Some),
+                mobile_phone: self.mobile_phone.map(Some),
+                email: self.email.map(Some),
+                language_code: self.language_code.map(Some),
+                salesperson_code: self.salesperson_code.map(Some),
+                territory_code: self.territory_code.map(Some),
+                correspondence_type: self.correspondence_type.map(Some),
+                exclude_from_segment: self.exclude_from_segment.map(Some),
+                privacy_blocked: self.privacy_blocked.map(Some),
+                external_id: self.external_id.map(Some),
+                mailing_group_codes: self.mailing_group_codes.map(Some),
+                industry_group_codes: self.industry_group_codes.map(Some),
+                business_relation_codes: self.business_relation_codes.map(Some),
+                job_responsibility_codes: self.job_responsibility_codes.map(Some),
+            },
+            c,
+        );
         state
     }
 }
@@ -600,6 +614,9 @@ pub struct ContactResponse {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The ETag: this contact's version, and its company's (whose name it shows).
+    #[serde(skip)]
+    pub etag: String,
 }
 
 /// A contact row with what the response adds to it.
@@ -608,13 +625,19 @@ pub struct ContactView {
     pub row: Contact,
     pub company_no: Option<String>,
     pub company_name: Option<String>,
+    pub company_version: Option<i64>,
     pub links: ContactLinks,
 }
 
 impl From<ContactView> for ContactResponse {
     fn from(v: ContactView) -> Self {
-        let ContactView { row, company_no, company_name, links } = v;
+        let ContactView { row, company_no, company_name, company_version, links } = v;
+        let etag = match company_version {
+            Some(company) => etag(&[row.version, company]),
+            None => etag(&[row.version]),
+        };
         ContactResponse {
+            etag,
             id: row.id,
             no: row.no,
             contact_type: ContactType::parse(&row.contact_type).unwrap_or(ContactType::Company),

@@ -1,11 +1,13 @@
 //! Reading contacts (single, lists with filters, with their company and links) and deleting.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use std::collections::HashMap;
 
 use super::model::{Contact, ContactLinks, ContactView};
-use crate::conditional::check_version;
+use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,
     contact_mailing_groups, contacts, interaction_log_entries, segment_lines, segments,
@@ -111,7 +113,7 @@ pub fn list_contacts(
         query = query.filter(contacts::updated_at.ge(since));
     }
     if let Some(q) = &filter.q {
-        query = query.filter(contacts::search_name.like(contains_pattern(q)).escape('\\'));
+        query = query.filter(contacts::search_name.like(db::contains_pattern(q)).escape('\\'));
     }
     if let Some(after) = page.after {
         query = query.filter(contacts::id.gt(after));
@@ -121,24 +123,18 @@ pub fn list_contacts(
     Ok((with_company_and_links(conn, rows)?, next))
 }
 
-/// `%q%` on the lower-cased name, with LIKE's wildcards in `q` taken literally.
-fn contains_pattern(q: &str) -> String {
-    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// Adds company no and name and the link codes to rows, with a fixed number of queries.
 pub fn with_company_and_links(conn: &mut Conn, rows: Vec<Contact>) -> Result<Vec<ContactView>, ApiError> {
     let company_ids: Vec<i64> = rows.iter().filter_map(|r| r.company_id).collect();
-    let companies: HashMap<i64, (String, String)> = if company_ids.is_empty() {
+    let companies: HashMap<i64, (String, String, i64)> = if company_ids.is_empty() {
         HashMap::new()
     } else {
         contacts::table
             .filter(contacts::id.eq_any(&company_ids))
-            .select((contacts::id, contacts::no, contacts::name))
-            .load::<(i64, String, String)>(conn)?
+            .select((contacts::id, contacts::no, contacts::name, contacts::version))
+            .load::<(i64, String, String, i64)>(conn)?
             .into_iter()
-            .map(|(id, no, name)| (id, (no, name)))
+            .map(|(id, no, name, version)| (id, (no, name, version)))
             .collect()
     };
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -150,6 +146,7 @@ pub fn with_company_and_links(conn: &mut Conn, rows: Vec<Contact>) -> Result<Vec
             let links = links.remove(&row.id).unwrap_or_default();
             ContactView {
                 company_no: company.as_ref().map(|c| c.0.clone()),
+                company_version: company.as_ref().map(|c| c.2),
                 company_name: company.map(|c| c.1),
                 row,
                 links,
@@ -209,15 +206,18 @@ pub fn load_links(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, ContactLi
     Ok(links)
 }
 
-/// Deletes a contact unless a person still belongs to it or an interaction log entry names it.
-pub fn delete_contact(conn: &mut Conn, id: i64, if_match: Option<i64>) -> Result<(), ApiError> {
+/// Deletes a contact unless a person still belongs to it, an interaction log entry names it,
+/// or a logged segment holds it (logged segments stay as they were logged).
+pub fn delete_contact(conn: &mut Conn, id: i64, if_match: IfMatch) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
-        let version: i64 = contacts::table
-            .find(id)
-            .select(contacts::version)
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| ApiError::not_found(format!("contact {id}")))?;
+        // Locked on PostgreSQL so that no line or person can be added for it meanwhile.
+        let version: Option<i64> = match conn {
+            Conn::Postgresql(c) => {
+                contacts::table.find(id).select(contacts::version).for_update().first(c).optional()?
+            }
+            Conn::Sqlite(c) => contacts::table.find(id).select(contacts::version).first(c).optional()?,
+        };
+        let version = version.ok_or_else(|| ApiError::not_found(format!("contact {id}")))?;
         check_version(if_match, version)?;
         let persons: i64 = contacts::table.filter(contacts::company_id.eq(id)).count().get_result(conn)?;
         if persons > 0 {
@@ -238,22 +238,36 @@ pub fn delete_contact(conn: &mut Conn, id: i64, if_match: Option<i64>) -> Result
                 ),
             ));
         }
-        // The contact's lines in open segments go with it (ON DELETE CASCADE); their segments'
-        // line counters must follow in the same transaction.
-        let lines_per_segment: Vec<(i64, i64)> = segment_lines::table
+        let logged: i64 = segment_lines::table
+            .inner_join(segments::table)
+            .filter(segment_lines::contact_id.eq(id))
+            .filter(segments::status.ne("open"))
+            .count()
+            .get_result(conn)?;
+        if logged > 0 {
+            return Err(ApiError::conflict(
+                "contact-in-logged-segment",
+                format!("contact {id} is on {logged} line(s) of logged segments and cannot be deleted"),
+            ));
+        }
+        // Its lines in open segments go with it (ON DELETE CASCADE); their segments' counters
+        // follow in one statement.
+        let holding = segment_lines::table
             .filter(segment_lines::contact_id.eq(id))
             .filter(segment_lines::removed_by_action_id.is_null())
-            .group_by(segment_lines::segment_id)
-            .select((segment_lines::segment_id, diesel::dsl::count_star()))
-            .load(conn)?;
-        for (segment_id, lines) in lines_per_segment {
-            diesel::update(segments::table.find(segment_id))
-                .set((
-                    segments::no_of_lines.eq(segments::no_of_lines - lines),
-                    segments::version.eq(segments::version + 1),
-                ))
-                .execute(conn)?;
-        }
+            .select(segment_lines::segment_id);
+        let lines_of_contact = sql::<BigInt>(
+            "(SELECT COUNT(*) FROM segment_lines l WHERE l.segment_id = segments.id \
+             AND l.removed_by_action_id IS NULL AND l.contact_id = ",
+        )
+        .bind::<BigInt, _>(id)
+        .sql(")");
+        diesel::update(segments::table.filter(segments::id.eq_any(holding)))
+            .set((
+                segments::no_of_lines.eq(segments::no_of_lines - lines_of_contact),
+                segments::version.eq(segments::version + 1),
+            ))
+            .execute(conn)?;
         diesel::delete(contacts::table.find(id)).execute(conn)?;
         Ok(())
     })

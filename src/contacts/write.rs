@@ -7,9 +7,11 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::model::{BulkResult, BulkStatus, ContactPatch, ContactRowValues, ContactState, ContactUpdateRow};
+use super::model::{
+    BulkResult, BulkStatus, ContactPatch, ContactRowValues, ContactState, ContactUpdateRow, CreateContact,
+};
 use super::repo::with_company_and_links;
-use crate::conditional::check_version;
+use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{
     business_relations, contact_business_relations, contact_industry_groups, contact_job_responsibilities,
     contact_mailing_groups, contacts, industry_groups, job_responsibilities, mailing_groups, salespeople,
@@ -50,10 +52,12 @@ pub struct Written {
 }
 
 /// Creates one contact; answers its id.
-pub fn create_contact(conn: &mut Conn, state: ContactState) -> Result<i64, ApiError> {
+pub fn create_contact(conn: &mut Conn, input: CreateContact) -> Result<i64, ApiError> {
+    let mut checker = Checker::new();
+    let state = input.into_state(&mut checker);
     db::write_transaction(conn, |conn| {
         let plan = PlannedWrite { field_prefix: String::new(), existing: None, state };
-        Ok(write_contacts(conn, vec![plan], Vec::new(), UniqueOwners::default())?.remove(0).id)
+        Ok(write_contacts(conn, vec![plan], checker.errors, UniqueOwners::default())?.remove(0).id)
     })
 }
 
@@ -61,7 +65,7 @@ pub fn create_contact(conn: &mut Conn, state: ContactState) -> Result<i64, ApiEr
 pub fn update_contact(
     conn: &mut Conn,
     id: i64,
-    if_match: Option<i64>,
+    if_match: IfMatch,
     change: ContactPatch,
 ) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
@@ -69,9 +73,10 @@ pub fn update_contact(
             load_existing(conn, &[id])?.pop().ok_or_else(|| ApiError::not_found(format!("contact {id}")))?;
         check_version(if_match, existing.version)?;
         let mut state = existing.state.clone();
-        state.apply(change);
+        let mut checker = Checker::new();
+        state.apply(change, &mut checker);
         let plan = PlannedWrite { field_prefix: String::new(), existing: Some(existing), state };
-        write_contacts(conn, vec![plan], Vec::new(), UniqueOwners::default())?;
+        write_contacts(conn, vec![plan], checker.errors, UniqueOwners::default())?;
         Ok(())
     })
 }
@@ -84,14 +89,14 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
         let mut owners = UniqueOwners::default();
         let external_ids: Vec<String> =
             items.iter().filter_map(|i| i.external_id.clone().flatten()).collect();
-        let nos: Vec<String> = items.iter().filter_map(|i| i.no.clone()).collect();
+        let nos: Vec<String> = items.iter().filter_map(|i| i.no.clone().flatten()).collect();
         let by_external_id = owners.lookup(conn, UniqueField::ExternalId, &external_ids)?;
         let by_no = owners.lookup(conn, UniqueField::No, &nos)?;
         let mut ids: Vec<i64> = items
             .iter()
             .filter_map(|i| match i.external_id.clone().flatten() {
                 Some(external_id) => by_external_id.get(&external_id).copied(),
-                None => i.no.as_ref().and_then(|no| by_no.get(no).copied()),
+                None => i.no.clone().flatten().and_then(|no| by_no.get(&no).copied()),
             })
             .collect();
         ids.sort_unstable();
@@ -108,9 +113,9 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
             let field_prefix = format!("items[{index}]");
             let found = match item.external_id.clone().flatten() {
                 Some(external_id) => by_external_id.get(external_id.as_str()),
-                None => item.no.as_deref().and_then(|no| by_no.get(no)),
+                None => item.no.clone().flatten().and_then(|no| by_no.get(no.as_str())),
             };
-            let (existing, mut state) = match (found, item.contact_type) {
+            let (existing, mut state) = match (found, item.contact_type.flatten()) {
                 (Some(e), _) => (Some((*e).clone()), e.state.clone()),
                 (None, Some(t)) => (None, ContactState::new(t)),
                 (None, None) => {
@@ -122,7 +127,9 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
                     (None, ContactState::new(ContactType::Company))
                 }
             };
-            state.apply(item);
+            let mut checker = Checker::with_prefix(field_prefix.clone());
+            state.apply(item, &mut checker);
+            errors.extend(checker.errors);
             plans.push(PlannedWrite { field_prefix, existing, state });
         }
         let written = write_contacts(conn, plans, errors, owners)?;
@@ -218,7 +225,17 @@ pub fn write_contacts(
         let mut updates = Vec::new();
         for &i in &in_phase {
             let state = &plans[i].state;
-            let company_id = state.company_no.as_ref().and_then(|no| company_ids.get(no).copied());
+            let company_id = match &state.company_no {
+                // Checked before any write; a miss here means the batch moved the number meanwhile.
+                Some(no) => Some(company_ids.get(no).copied().ok_or_else(|| {
+                    ApiError::Validation(vec![FieldError::new(
+                        format!("{}.company_no", plans[i].field_prefix).trim_start_matches('.'),
+                        "unknown_reference",
+                        format!("no company contact with no {no} after this batch"),
+                    )])
+                })?),
+                None => None,
+            };
             match &plans[i].existing {
                 None => inserts.push((i, state.row_values(nos[i].clone(), company_id, 1, now))),
                 Some(e) => updates.push((
@@ -300,6 +317,16 @@ fn check_references(
     }
     let batch_types: HashMap<&str, ContactType> =
         plans.iter().filter_map(|p| p.state.no.as_deref().map(|no| (no, p.state.contact_type))).collect();
+    // Numbers this batch renames away no longer name their contact once it is written.
+    let renamed_away: HashSet<&str> = plans
+        .iter()
+        .filter_map(|p| {
+            p.existing
+                .as_ref()
+                .and_then(|e| e.state.no.as_deref())
+                .filter(|old| p.state.no.as_deref() != Some(*old))
+        })
+        .collect();
 
     for plan in plans {
         let state = &plan.state;
@@ -328,10 +355,10 @@ fn check_references(
             }
         }
         if let (ContactType::Person, Some(company_no)) = (state.contact_type, &state.company_no) {
-            let company_type = batch_types
-                .get(company_no.as_str())
-                .copied()
-                .or_else(|| stored.get(company_no).and_then(|t| ContactType::parse(t)));
+            let company_type = batch_types.get(company_no.as_str()).copied().or_else(|| {
+                let gone = renamed_away.contains(company_no.as_str());
+                stored.get(company_no).filter(|_| !gone).and_then(|t| ContactType::parse(t))
+            });
             match company_type {
                 None => errors.push(FieldError::new(
                     c.field_name("company_no"),

@@ -209,3 +209,11 @@ pub const MAX_BINDS_PER_LIST: usize = 10_000;
 pub fn is_sqlite(conn: &Conn) -> bool {
     matches!(conn, Conn::Sqlite(_))
 }
+
+/// `%q%` for `LIKE ... ESCAPE '\\'` on a lower-cased search column, with LIKE's wildcards in
+/// `q` taken literally. Lower-casing happens here, in Rust, because SQLite's `lower()` only
+/// knows ASCII.
+pub fn contains_pattern(q: &str) -> String {
+    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}

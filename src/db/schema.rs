@@ -176,6 +176,7 @@ diesel::table! {
         id -> BigInt,
         no -> Text,
         description -> Nullable<Text>,
+        search_description -> Nullable<Text>,
         status -> Text,
         interaction_template_code -> Nullable<Text>,
         subject -> Nullable<Text>,

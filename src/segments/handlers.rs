@@ -75,7 +75,7 @@ pub async fn create_segment(
     })
     .await?;
     let response = SegmentResponse::from(view);
-    Ok(created(&format!("/v1/segments/{}", response.id), response.version, &response))
+    Ok(created(&format!("/v1/segments/{}", response.id), &response.etag, &response))
 }
 
 /// Reads a segment header with its effective values and line totals.
@@ -94,7 +94,7 @@ pub async fn get_segment(
     let id = id.into_inner();
     let view = db::run(&state.pool, move |conn| repo::get_segment(conn, id)).await?;
     let response = SegmentResponse::from(view);
-    Ok(respond_with_etag(&req, response.version, &response))
+    Ok(respond_with_etag(&req, &response.etag, &response))
 }
 
 /// Changes the header. Every line that does not override a changed field follows it at
@@ -121,7 +121,7 @@ pub async fn patch_segment(
     })
     .await?;
     let response = SegmentResponse::from(view);
-    Ok(ok_with_etag(response.version, &response))
+    Ok(ok_with_etag(&response.etag, &response))
 }
 
 /// Deletes an open segment with its lines.

@@ -117,7 +117,7 @@ pub async fn get_segment_line(
 ) -> ApiResult<HttpResponse> {
     let (id, line_id) = path.into_inner();
     let line = db::run(&state.pool, move |conn| lines::get_line(conn, id, line_id)).await?;
-    Ok(respond_with_etag(&req, line.version, &line))
+    Ok(respond_with_etag(&req, &line.etag, &line))
 }
 
 /// Overrides interaction fields of one line (a value) or clears overrides (`null`: back to
@@ -143,22 +143,25 @@ pub async fn patch_segment_line(
         lines::get_line(conn, id, line_id)
     })
     .await?;
-    Ok(ok_with_etag(line.version, &line))
+    Ok(ok_with_etag(&line.etag, &line))
 }
 
 /// Deletes one line.
 #[utoipa::path(delete, path = "/v1/segments/{id}/lines/{line_id}", tag = "segments",
-    params(("id" = i64, Path, description = "The segment's id"), ("line_id" = i64, Path, description = "The line's id")),
+    params(("id" = i64, Path, description = "The segment's id"), ("line_id" = i64, Path, description = "The line's id"),
+        ("If-Match" = Option<String>, Header, description = "The line's ETag; 412 if it changed since")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such line in this segment", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The segment is logged (`segment-logged`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "The segment is logged (`segment-logged`)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match names an older version", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_segment_line(
     _caller: Caller<Write>,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
-    let (id, line_id) = path.into_inner();
-    db::run(&state.pool, move |conn| lines::delete_lines(conn, id, vec![line_id])).await?;
+    let ((id, line_id), if_match) = (path.into_inner(), if_match_version(&req)?);
+    db::run(&state.pool, move |conn| lines::delete_line(conn, id, line_id, if_match)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,7 +10,7 @@ use diesel::sql_types::{Bool, Text};
 use super::effective;
 use super::model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
 use super::repo::{check_references, open_segment};
-use crate::conditional::check_version;
+use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
 use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
 use crate::domain::CorrespondenceType;
@@ -20,6 +20,9 @@ use crate::pagination::{into_page, PageRequest};
 use crate::patch;
 use crate::validation::Checker;
 use crate::with_backend;
+
+/// Most contacts one request may add by hand.
+pub const MAX_LINES_PER_REQUEST: usize = 100_000;
 
 /// The live lines of segments joined to what their effective values need.
 macro_rules! live_lines {
@@ -96,12 +99,12 @@ pub fn list_lines(
 fn responses(conn: &mut Conn, rows: Vec<LineRow>) -> Result<Vec<SegmentLineResponse>, ApiError> {
     let ids: Vec<i64> =
         rows.iter().filter_map(|r| r.contact_company_id).collect::<HashSet<_>>().into_iter().collect();
-    let companies: HashMap<i64, (String, String)> = contacts::table
+    let companies: HashMap<i64, (String, String, i64)> = contacts::table
         .filter(contacts::id.eq_any(&ids))
-        .select((contacts::id, contacts::no, contacts::name))
-        .load::<(i64, String, String)>(conn)?
+        .select((contacts::id, contacts::no, contacts::name, contacts::version))
+        .load::<(i64, String, String, i64)>(conn)?
         .into_iter()
-        .map(|(id, no, name)| (id, (no, name)))
+        .map(|(id, no, name, version)| (id, (no, name, version)))
         .collect();
     Ok(rows
         .into_iter()
@@ -138,12 +141,24 @@ pub fn add_lines(conn: &mut Conn, segment_id: i64, input: AddLines) -> Result<Ve
             ))
         }
     };
+    let given = match &ids_or_nos {
+        Ok(ids) => ids.len(),
+        Err(nos) => nos.len(),
+    };
+    if given > MAX_LINES_PER_REQUEST {
+        return Err(ApiError::invalid_field(
+            field,
+            "too_many",
+            format!("at most {MAX_LINES_PER_REQUEST} contacts per request; criteria actions add more"),
+        ));
+    }
     db::write_transaction(conn, |conn| {
         open_segment(conn, segment_id)?;
         let contact_ids = resolve_contacts(conn, field, ids_or_nos)?;
         if contact_ids.is_empty() {
             return Err(ApiError::invalid_field(field, "required", "no contacts given"));
         }
+
         let now = Utc::now().naive_utc();
         let rows: Vec<NewLine> = contact_ids
             .iter()
@@ -165,7 +180,7 @@ pub fn add_lines(conn: &mut Conn, segment_id: i64, input: AddLines) -> Result<Ve
                 .get_results(c))?;
             line_ids.extend(ids);
         }
-        count_lines(conn, segment_id, line_ids.len() as i64)?;
+        record_line_change(conn, segment_id, line_ids.len() as i64)?;
         Ok(line_ids)
     })
 }
@@ -234,8 +249,9 @@ fn join(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// Moves the line counter (and the header's version, which its ETag shows) with the lines.
-fn count_lines(conn: &mut Conn, segment_id: i64, delta: i64) -> Result<(), ApiError> {
+/// Moves the line counter by `delta`, and the header's version with any line change: the
+/// header shows the line count and totals, so its ETag must move with them.
+fn record_line_change(conn: &mut Conn, segment_id: i64, delta: i64) -> Result<(), ApiError> {
     diesel::update(segments::table.find(segment_id).filter(segments::status.eq("open")))
         .set((
             segments::no_of_lines.eq(segments::no_of_lines + delta),
@@ -247,7 +263,7 @@ fn count_lines(conn: &mut Conn, segment_id: i64, delta: i64) -> Result<(), ApiEr
 }
 
 /// The override columns of a line; NULL means inherited.
-#[derive(Debug, Clone, Queryable, Selectable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, AsChangeset)]
 #[diesel(table_name = segment_lines, treat_none_as_null = true)]
 struct LineOverrides {
     description: Option<String>,
@@ -269,12 +285,12 @@ pub fn update_line(
     conn: &mut Conn,
     segment_id: i64,
     line_id: i64,
-    if_match: Option<i64>,
+    if_match: IfMatch,
     change: LinePatch,
 ) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
         open_segment(conn, segment_id)?;
-        let (mut line, version): (LineOverrides, i64) = segment_lines::table
+        let (before, version): (LineOverrides, i64) = segment_lines::table
             .filter(segment_lines::id.eq(line_id))
             .filter(segment_lines::segment_id.eq(segment_id))
             .filter(segment_lines::removed_by_action_id.is_null())
@@ -283,6 +299,7 @@ pub fn update_line(
             .optional()?
             .ok_or_else(|| ApiError::not_found(format!("line {line_id} of segment {segment_id}")))?;
         check_version(if_match, version)?;
+        let mut line = before.clone();
         patch::apply(&mut line.description, change.description);
         patch::apply(&mut line.subject, change.subject);
         patch::apply(&mut line.interaction_template_code, change.interaction_template_code);
@@ -297,20 +314,15 @@ pub fn update_line(
         patch::apply(&mut line.duration_min, change.duration_min);
         patch::apply(&mut line.personal_note, change.personal_note);
         patch::apply(&mut line.evaluation, change.evaluation.map(|e| e.map(|e| e.as_str().to_owned())));
-        if let Some(v) = change.attempt_failed {
-            line.attempt_failed = v;
-        }
         let mut c = Checker::new();
+        patch::apply_required(&mut c, "attempt_failed", &mut line.attempt_failed, change.attempt_failed);
         c.max_len("description", line.description.as_deref(), 100);
         c.max_len("subject", line.subject.as_deref(), 100);
         c.max_len("language_code", line.language_code.as_deref(), 10);
         c.max_len("personal_note", line.personal_note.as_deref(), 2000);
-        if line.cost_cents.is_some_and(|v| v < 0) {
-            c.add("cost", "out_of_range", "cost must not be negative");
-        }
-        if line.duration_min.is_some_and(|v| v < 0) {
-            c.add("duration_min", "out_of_range", "duration_min must not be negative");
-        }
+        c.date("date", line.date);
+        c.amount("cost", line.cost_cents);
+        c.minutes("duration_min", line.duration_min);
         check_references(
             conn,
             &mut c,
@@ -318,6 +330,9 @@ pub fn update_line(
             line.salesperson_code.as_deref(),
         )?;
         c.finish()?;
+        if line == before {
+            return Ok(());
+        }
         diesel::update(segment_lines::table.find(line_id))
             .set((
                 &line,
@@ -325,7 +340,7 @@ pub fn update_line(
                 segment_lines::updated_at.eq(Utc::now().naive_utc()),
             ))
             .execute(conn)?;
-        Ok(())
+        record_line_change(conn, segment_id, 0)
     })
 }
 
@@ -355,7 +370,30 @@ pub fn delete_lines(conn: &mut Conn, segment_id: i64, line_ids: Vec<i64>) -> Res
                 wanted.len() - deleted
             )));
         }
-        count_lines(conn, segment_id, -(deleted as i64))?;
+        record_line_change(conn, segment_id, -(deleted as i64))?;
         Ok(deleted)
+    })
+}
+
+/// Deletes one line; with `If-Match`, only at the version the client read.
+pub fn delete_line(
+    conn: &mut Conn,
+    segment_id: i64,
+    line_id: i64,
+    if_match: IfMatch,
+) -> Result<(), ApiError> {
+    db::write_transaction(conn, |conn| {
+        open_segment(conn, segment_id)?;
+        let version: Option<i64> = segment_lines::table
+            .filter(segment_lines::id.eq(line_id))
+            .filter(segment_lines::segment_id.eq(segment_id))
+            .filter(segment_lines::removed_by_action_id.is_null())
+            .select(segment_lines::version)
+            .first(conn)
+            .optional()?;
+        let version =
+            version.ok_or_else(|| ApiError::not_found(format!("line {line_id} of segment {segment_id}")))?;
+        check_version(if_match, version)?;
+        delete_lines(conn, segment_id, vec![line_id]).map(|_| ())
     })
 }

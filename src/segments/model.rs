@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::effective;
-use crate::db::schema::{contacts, segment_lines, segments};
+use crate::conditional::etag;
+use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
 use crate::domain::{CorrespondenceType, Evaluation, InformationFlow, InitiatedBy};
 use crate::money::Money;
 use crate::patch;
@@ -21,6 +22,7 @@ pub struct Segment {
     pub id: i64,
     pub no: String,
     pub description: Option<String>,
+    pub search_description: Option<String>,
     pub status: String,
     pub interaction_template_code: Option<String>,
     pub subject: Option<String>,
@@ -43,6 +45,7 @@ pub struct Segment {
 /// What a template supplies to a header that does not set it.
 #[derive(Debug, Clone, Queryable)]
 pub struct TemplateDefaults {
+    pub version: i64,
     pub interaction_group_code: Option<String>,
     pub information_flow: String,
     pub initiated_by: String,
@@ -107,6 +110,9 @@ pub struct SegmentResponse {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The ETag: the segment's version (which line changes move too) and its template's.
+    #[serde(skip)]
+    pub etag: String,
 }
 
 impl From<SegmentView> for SegmentResponse {
@@ -125,6 +131,7 @@ impl From<SegmentView> for SegmentResponse {
         inherit("unit_cost", row.unit_cost_cents.is_some());
         inherit("unit_duration_min", row.unit_duration_min.is_some());
         SegmentResponse {
+            etag: etag(&[row.version, t.map_or(0, |t| t.version)]),
             id: row.id,
             no: row.no,
             description: row.description,
@@ -188,7 +195,10 @@ pub struct CreateSegment {
 }
 
 /// A change to a header: absent fields stay, `null` clears (template-supplied fields then
-/// fall back to the template). Lines that do not override a field follow the change.
+/// fall back to the template; `date` and `send_as_attachment` cannot be null). Choosing
+/// another template makes its defaults the header's again: language, correspondence type,
+/// the ignore flag, unit cost and duration set earlier are cleared unless this request sets
+/// them. Lines that do not override a field follow the change.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentPatch {
@@ -214,7 +224,10 @@ pub struct SegmentPatch {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<bool>)]
     pub ignore_contact_correspondence_type: Option<Option<bool>>,
-    pub date: Option<NaiveDate>,
+    /// Cannot be null.
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = NaiveDate)]
+    pub date: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
     #[schema(max_length = 20)]
@@ -225,7 +238,10 @@ pub struct SegmentPatch {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<i64>)]
     pub unit_duration_min: Option<Option<i64>>,
-    pub send_as_attachment: Option<bool>,
+    /// Cannot be null.
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = bool)]
+    pub send_as_attachment: Option<Option<bool>>,
 }
 
 /// A page of segments.
@@ -261,30 +277,44 @@ pub struct LineRow {
     pub salesperson_code: Option<String>,
     pub cost_cents: Option<i64>,
     pub duration_min: Option<i64>,
-    #[diesel(select_expression = sql::<Nullable<Text>>(effective::DESCRIPTION), select_expression_type = SqlLiteral<Nullable<Text>>)]
-    pub effective_description: Option<String>,
-    #[diesel(select_expression = sql::<Nullable<Text>>(effective::SUBJECT), select_expression_type = SqlLiteral<Nullable<Text>>)]
-    pub effective_subject: Option<String>,
-    #[diesel(select_expression = sql::<Nullable<Text>>(effective::TEMPLATE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
-    pub effective_template_code: Option<String>,
-    #[diesel(select_expression = sql::<Nullable<Text>>(effective::LANGUAGE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
-    pub effective_language_code: Option<String>,
-    #[diesel(select_expression = sql::<Nullable<Text>>(effective::CORRESPONDENCE_TYPE), select_expression_type = SqlLiteral<Nullable<Text>>)]
-    pub effective_correspondence_type: Option<String>,
-    #[diesel(select_expression = sql::<Date>(effective::DATE), select_expression_type = SqlLiteral<Date>)]
-    pub effective_date: NaiveDate,
-    #[diesel(select_expression = sql::<Nullable<Text>>(effective::SALESPERSON_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
-    pub effective_salesperson_code: Option<String>,
-    #[diesel(select_expression = sql::<BigInt>(effective::COST_CENTS), select_expression_type = SqlLiteral<BigInt>)]
-    pub effective_cost_cents: i64,
-    #[diesel(select_expression = sql::<BigInt>(effective::DURATION_MIN), select_expression_type = SqlLiteral<BigInt>)]
-    pub effective_duration_min: i64,
+    #[diesel(embed)]
+    pub effective: EffectiveValues,
     pub personal_note: Option<String>,
     pub evaluation: Option<String>,
     pub attempt_failed: bool,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    #[diesel(select_expression = segments::version)]
+    pub segment_version: i64,
+    #[diesel(select_expression = contacts::version)]
+    pub contact_version: i64,
+    #[diesel(select_expression = interaction_templates::version.nullable())]
+    pub template_version: Option<i64>,
+}
+
+/// A line's effective values, as `effective.rs` computes them.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = segment_lines)]
+pub struct EffectiveValues {
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::DESCRIPTION), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub description: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::SUBJECT), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub subject: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::TEMPLATE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub template_code: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::LANGUAGE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub language_code: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::CORRESPONDENCE_TYPE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub correspondence_type: Option<String>,
+    #[diesel(select_expression = sql::<Date>(effective::DATE), select_expression_type = SqlLiteral<Date>)]
+    pub date: NaiveDate,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::SALESPERSON_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub salesperson_code: Option<String>,
+    #[diesel(select_expression = sql::<BigInt>(effective::COST_CENTS), select_expression_type = SqlLiteral<BigInt>)]
+    pub cost_cents: i64,
+    #[diesel(select_expression = sql::<BigInt>(effective::DURATION_MIN), select_expression_type = SqlLiteral<BigInt>)]
+    pub duration_min: i64,
 }
 
 /// A problem on a line that logging or delivery would meet.
@@ -325,10 +355,21 @@ pub struct SegmentLineResponse {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The ETag: the line's version, then those of the segment, contact, template and company
+    /// whose values the line shows.
+    #[serde(skip)]
+    pub etag: String,
 }
 
 impl SegmentLineResponse {
-    pub fn new(row: LineRow, company: Option<(String, String)>) -> Self {
+    pub fn new(row: LineRow, company: Option<(String, String, i64)>) -> Self {
+        let etag = etag(&[
+            row.version,
+            row.segment_version,
+            row.contact_version,
+            row.template_version.unwrap_or(0),
+            company.as_ref().map_or(0, |c| c.2),
+        ]);
         let overridden: Vec<String> = [
             ("description", row.description.is_some()),
             ("subject", row.subject.is_some()),
@@ -345,7 +386,7 @@ impl SegmentLineResponse {
         .map(|(name, _)| name.to_owned())
         .collect();
         let correspondence_type =
-            row.effective_correspondence_type.as_deref().and_then(CorrespondenceType::parse);
+            row.effective.correspondence_type.as_deref().and_then(CorrespondenceType::parse);
         let mut warnings = Vec::new();
         if correspondence_type == Some(CorrespondenceType::Email) && row.contact_email.is_none() {
             warnings.push(LineWarning {
@@ -360,6 +401,7 @@ impl SegmentLineResponse {
             });
         }
         SegmentLineResponse {
+            etag,
             id: row.id,
             segment_id: row.segment_id,
             contact_id: row.contact_id,
@@ -368,15 +410,15 @@ impl SegmentLineResponse {
             contact_company_no: company.as_ref().map(|c| c.0.clone()),
             contact_company_name: company.map(|c| c.1),
             contact_email: row.contact_email,
-            description: row.effective_description,
-            subject: row.effective_subject,
-            interaction_template_code: row.effective_template_code,
-            language_code: row.effective_language_code,
+            description: row.effective.description,
+            subject: row.effective.subject,
+            interaction_template_code: row.effective.template_code,
+            language_code: row.effective.language_code,
             correspondence_type,
-            date: row.effective_date,
-            salesperson_code: row.effective_salesperson_code,
-            cost: Money(row.effective_cost_cents),
-            duration_min: row.effective_duration_min,
+            date: row.effective.date,
+            salesperson_code: row.effective.salesperson_code,
+            cost: Money(row.effective.cost_cents),
+            duration_min: row.effective.duration_min,
             personal_note: row.personal_note,
             evaluation: row.evaluation.as_deref().and_then(Evaluation::parse),
             attempt_failed: row.attempt_failed,
@@ -456,7 +498,10 @@ pub struct LinePatch {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<Evaluation>)]
     pub evaluation: Option<Option<Evaluation>>,
-    pub attempt_failed: Option<bool>,
+    /// Cannot be null.
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = bool)]
+    pub attempt_failed: Option<Option<bool>>,
 }
 
 /// Lines to delete.

@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Bool};
 
 use super::effective;
 use super::model::{CreateSegment, Segment, SegmentPatch, SegmentView, TemplateDefaults};
-use crate::conditional::check_version;
+use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{interaction_templates, salespeople, segment_lines, segments};
 use crate::db::{self, Conn};
 use crate::error::ApiError;
@@ -18,7 +18,7 @@ use crate::patch;
 use crate::validation::Checker;
 
 /// The writable header fields, resolved (a create is a change applied to an empty header).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct HeaderFields {
     description: Option<String>,
     interaction_template_code: Option<String>,
@@ -50,7 +50,21 @@ impl HeaderFields {
         }
     }
 
-    fn apply(&mut self, p: SegmentPatch) {
+    /// Applies a change; faults (a `null` for a field that cannot be null) go to `c`.
+    fn apply(&mut self, p: SegmentPatch, c: &mut Checker) {
+        // Choosing another template makes its defaults the header's again (SPEC 3.1): what was
+        // set for the old template goes, unless this same request sets it.
+        let template_changes = p
+            .interaction_template_code
+            .as_ref()
+            .is_some_and(|code| code.as_ref() != self.interaction_template_code.as_ref());
+        if template_changes {
+            self.language_code = None;
+            self.correspondence_type = None;
+            self.ignore_contact_correspondence_type = None;
+            self.unit_cost_cents = None;
+            self.unit_duration_min = None;
+        }
         patch::apply(&mut self.description, p.description);
         patch::apply(&mut self.interaction_template_code, p.interaction_template_code);
         patch::apply(&mut self.subject, p.subject);
@@ -60,28 +74,20 @@ impl HeaderFields {
             p.correspondence_type.map(|t| t.map(|t| t.as_str().to_owned())),
         );
         patch::apply(&mut self.ignore_contact_correspondence_type, p.ignore_contact_correspondence_type);
-        if let Some(date) = p.date {
-            self.date = Some(date);
-        }
+        patch::apply_required(c, "date", &mut self.date, p.date.map(|d| d.map(Some)));
         patch::apply(&mut self.salesperson_code, p.salesperson_code);
         patch::apply(&mut self.unit_cost_cents, p.unit_cost.map(|m| m.map(Money::cents)));
         patch::apply(&mut self.unit_duration_min, p.unit_duration_min);
-        if let Some(v) = p.send_as_attachment {
-            self.send_as_attachment = v;
-        }
+        patch::apply_required(c, "send_as_attachment", &mut self.send_as_attachment, p.send_as_attachment);
     }
 
-    fn check(&self, conn: &mut Conn) -> Result<(), ApiError> {
-        let mut c = Checker::new();
+    fn check(&self, conn: &mut Conn, mut c: Checker) -> Result<(), ApiError> {
         c.max_len("description", self.description.as_deref(), 100);
         c.max_len("subject", self.subject.as_deref(), 100);
         c.max_len("language_code", self.language_code.as_deref(), 10);
-        if self.unit_cost_cents.is_some_and(|v| v < 0) {
-            c.add("unit_cost", "out_of_range", "unit_cost must not be negative");
-        }
-        if self.unit_duration_min.is_some_and(|v| v < 0) {
-            c.add("unit_duration_min", "out_of_range", "unit_duration_min must not be negative");
-        }
+        c.date("date", self.date);
+        c.amount("unit_cost", self.unit_cost_cents);
+        c.minutes("unit_duration_min", self.unit_duration_min);
         check_references(
             conn,
             &mut c,
@@ -118,21 +124,25 @@ pub fn check_references(
 
 pub fn create_segment(conn: &mut Conn, input: CreateSegment) -> Result<i64, ApiError> {
     let mut fields = HeaderFields::default();
-    fields.apply(SegmentPatch {
-        description: input.description.map(Some),
-        interaction_template_code: input.interaction_template_code.map(Some),
-        subject: input.subject.map(Some),
-        language_code: input.language_code.map(Some),
-        correspondence_type: input.correspondence_type.map(Some),
-        ignore_contact_correspondence_type: input.ignore_contact_correspondence_type.map(Some),
-        date: input.date,
-        salesperson_code: input.salesperson_code.map(Some),
-        unit_cost: input.unit_cost.map(Some),
-        unit_duration_min: input.unit_duration_min.map(Some),
-        send_as_attachment: input.send_as_attachment,
-    });
+    let mut checker = Checker::new();
+    fields.apply(
+        SegmentPatch {
+            description: input.description.map(Some),
+            interaction_template_code: input.interaction_template_code.map(Some),
+            subject: input.subject.map(Some),
+            language_code: input.language_code.map(Some),
+            correspondence_type: input.correspondence_type.map(Some),
+            ignore_contact_correspondence_type: input.ignore_contact_correspondence_type.map(Some),
+            date: input.date.map(Some),
+            salesperson_code: input.salesperson_code.map(Some),
+            unit_cost: input.unit_cost.map(Some),
+            unit_duration_min: input.unit_duration_min.map(Some),
+            send_as_attachment: input.send_as_attachment.map(Some),
+        },
+        &mut checker,
+    );
     db::write_transaction(conn, |conn| {
-        fields.check(conn)?;
+        fields.check(conn, checker)?;
         let no = number_series::assign(conn, number_series::SEGMENT, 1, |conn, candidates| {
             Ok(segments::table.filter(segments::no.eq_any(candidates)).select(segments::no).load(conn)?)
         })?
@@ -141,6 +151,7 @@ pub fn create_segment(conn: &mut Conn, input: CreateSegment) -> Result<i64, ApiE
         let id = diesel::insert_into(segments::table)
             .values((
                 segments::no.eq(no),
+                segments::search_description.eq(fields.description.as_deref().map(str::to_lowercase)),
                 segments::description.eq(fields.description),
                 segments::status.eq("open"),
                 segments::interaction_template_code.eq(fields.interaction_template_code),
@@ -185,6 +196,7 @@ fn views(conn: &mut Conn, rows: Vec<Segment>, with_totals: bool) -> Result<Vec<S
         .select((
             interaction_templates::code,
             (
+                interaction_templates::version,
                 interaction_templates::interaction_group_code,
                 interaction_templates::information_flow,
                 interaction_templates::initiated_by,
@@ -198,24 +210,35 @@ fn views(conn: &mut Conn, rows: Vec<Segment>, with_totals: bool) -> Result<Vec<S
         .load::<(String, TemplateDefaults)>(conn)?
         .into_iter()
         .collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let (total_cost_cents, total_duration_min) = if with_totals { totals(conn, row.id)? } else { (0, 0) };
-        let template = row.interaction_template_code.as_ref().and_then(|c| templates.get(c).cloned());
-        out.push(SegmentView { row, template, total_cost_cents, total_duration_min });
-    }
-    Ok(out)
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let totals: std::collections::HashMap<i64, (i64, i64)> =
+        if with_totals { totals(conn, &ids)? } else { Default::default() };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (total_cost_cents, total_duration_min) = totals.get(&row.id).copied().unwrap_or((0, 0));
+            let template = row.interaction_template_code.as_ref().and_then(|c| templates.get(c).cloned());
+            SegmentView { row, template, total_cost_cents, total_duration_min }
+        })
+        .collect())
 }
 
-/// Sum of effective cost and duration over the live lines, in one aggregate query.
-fn totals(conn: &mut Conn, id: i64) -> Result<(i64, i64), ApiError> {
-    Ok(segment_lines::table
+/// Sums of effective cost and duration over the live lines of the segments, in one
+/// aggregate query grouped by segment.
+fn totals(conn: &mut Conn, ids: &[i64]) -> Result<std::collections::HashMap<i64, (i64, i64)>, ApiError> {
+    let rows: Vec<(i64, i64, i64)> = segment_lines::table
         .inner_join(segments::table)
         .left_join(interaction_templates::table.on(sql::<Bool>(effective::TEMPLATE_JOIN)))
-        .filter(segment_lines::segment_id.eq(id))
+        .filter(segment_lines::segment_id.eq_any(ids))
         .filter(segment_lines::removed_by_action_id.is_null())
-        .select((sql::<BigInt>(effective::TOTAL_COST_CENTS), sql::<BigInt>(effective::TOTAL_DURATION_MIN)))
-        .first(conn)?)
+        .group_by(segment_lines::segment_id)
+        .select((
+            segment_lines::segment_id,
+            sql::<BigInt>(effective::TOTAL_COST_CENTS),
+            sql::<BigInt>(effective::TOTAL_DURATION_MIN),
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, cost, duration)| (id, (cost, duration))).collect())
 }
 
 /// Filters of `GET /v1/segments`.
@@ -251,13 +274,7 @@ pub fn list_segments(
         query = query.filter(segments::date.le(v));
     }
     if let Some(q) = &filter.q {
-        let pattern =
-            format!("%{}%", q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        query = query.filter(
-            sql::<Bool>("LOWER(segments.description) LIKE ")
-                .bind::<diesel::sql_types::Text, _>(pattern)
-                .sql(" ESCAPE '\\'"),
-        );
+        query = query.filter(segments::search_description.like(db::contains_pattern(q)).escape('\\'));
     }
     if let Some(after) = page.after {
         query = query.filter(segments::id.gt(after));
@@ -267,14 +284,21 @@ pub fn list_segments(
     Ok((views(conn, rows, true)?, next))
 }
 
-/// Refuses (409) a write to a logged segment, 404 for none; answers the row.
+/// Takes the segment for a write: 404 for none, 409 when it is logged. On PostgreSQL the row
+/// stays locked (`FOR UPDATE`) until the transaction ends, so every write to a segment or its
+/// lines is serialised with the others and with logging, and "open" still holds when the
+/// write lands; SQLite's `BEGIN IMMEDIATE` already gives the same.
 pub fn open_segment(conn: &mut Conn, id: i64) -> Result<Segment, ApiError> {
-    let row = segments::table
-        .find(id)
-        .select(Segment::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::not_found(format!("segment {id}")))?;
+    macro_rules! query {
+        () => {
+            segments::table.find(id).select(Segment::as_select())
+        };
+    }
+    let row = match conn {
+        Conn::Postgresql(c) => query!().for_update().first(c).optional()?,
+        Conn::Sqlite(c) => query!().first(c).optional()?,
+    }
+    .ok_or_else(|| ApiError::not_found(format!("segment {id}")))?;
     if row.status != "open" {
         return Err(logged(id));
     }
@@ -285,60 +309,54 @@ pub fn logged(id: i64) -> ApiError {
     ApiError::conflict("segment-logged", format!("segment {id} is logged and read-only"))
 }
 
-/// Changes the header. The UPDATE carries `status = 'open'` and the version read, so no write
-/// slips in between the check and the change.
+/// Changes the header; a change that alters nothing leaves the version alone.
 pub fn update_segment(
     conn: &mut Conn,
     id: i64,
-    if_match: Option<i64>,
+    if_match: IfMatch,
     change: SegmentPatch,
 ) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
         let row = open_segment(conn, id)?;
         check_version(if_match, row.version)?;
-        let mut fields = HeaderFields::of(&row);
-        fields.apply(change);
-        fields.check(conn)?;
-        let changed = diesel::update(
-            segments::table
-                .find(id)
-                .filter(segments::status.eq("open"))
-                .filter(segments::version.eq(row.version)),
-        )
-        .set((
-            segments::description.eq(fields.description),
-            segments::interaction_template_code.eq(fields.interaction_template_code),
-            segments::subject.eq(fields.subject),
-            segments::language_code.eq(fields.language_code),
-            segments::correspondence_type.eq(fields.correspondence_type),
-            segments::ignore_contact_correspondence_type.eq(fields.ignore_contact_correspondence_type),
-            segments::date.eq(fields.date.unwrap_or(row.date)),
-            segments::salesperson_code.eq(fields.salesperson_code),
-            segments::unit_cost_cents.eq(fields.unit_cost_cents),
-            segments::unit_duration_min.eq(fields.unit_duration_min),
-            segments::send_as_attachment.eq(fields.send_as_attachment),
-            segments::version.eq(row.version + 1),
-            segments::updated_at.eq(Utc::now().naive_utc()),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
-            return Err(ApiError::conflict(
-                "concurrent-update",
-                "the segment changed meanwhile; read it again",
-            ));
+        let before = HeaderFields::of(&row);
+        let mut fields = before.clone();
+        let mut checker = Checker::new();
+        fields.apply(change, &mut checker);
+        fields.check(conn, checker)?;
+        if fields == before {
+            return Ok(());
         }
+        diesel::update(segments::table.find(id))
+            .set((
+                segments::search_description.eq(fields.description.as_deref().map(str::to_lowercase)),
+                segments::description.eq(fields.description),
+                segments::interaction_template_code.eq(fields.interaction_template_code),
+                segments::subject.eq(fields.subject),
+                segments::language_code.eq(fields.language_code),
+                segments::correspondence_type.eq(fields.correspondence_type),
+                segments::ignore_contact_correspondence_type.eq(fields.ignore_contact_correspondence_type),
+                segments::date.eq(fields.date.unwrap_or(row.date)),
+                segments::salesperson_code.eq(fields.salesperson_code),
+                segments::unit_cost_cents.eq(fields.unit_cost_cents),
+                segments::unit_duration_min.eq(fields.unit_duration_min),
+                segments::send_as_attachment.eq(fields.send_as_attachment),
+                segments::version.eq(row.version + 1),
+                segments::updated_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
         Ok(())
     })
 }
 
 /// Deletes an open segment with its lines and actions.
-pub fn delete_segment(conn: &mut Conn, id: i64, if_match: Option<i64>) -> Result<(), ApiError> {
+pub fn delete_segment(conn: &mut Conn, id: i64, if_match: IfMatch) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
         let row = open_segment(conn, id)?;
         check_version(if_match, row.version)?;
         // Lines first: they refer to the criteria actions that the segment's cascade removes.
         diesel::delete(segment_lines::table.filter(segment_lines::segment_id.eq(id))).execute(conn)?;
-        diesel::delete(segments::table.find(id).filter(segments::status.eq("open"))).execute(conn)?;
+        diesel::delete(segments::table.find(id)).execute(conn)?;
         Ok(())
     })
 }

@@ -9,7 +9,7 @@ use super::model::{
 use super::repo;
 use crate::auth::{Admin, Caller, Read};
 use crate::code_tables::handlers::location;
-use crate::conditional::{created, if_match_version, ok_with_etag, respond_with_etag};
+use crate::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::error::{ApiResult, Problem};
 use crate::pagination::PageParams;
@@ -60,7 +60,7 @@ pub async fn create_interaction_template(
     let (code, fields) = body.into_inner().into_fields(&mut check);
     let row = db::run(&state.pool, move |conn| repo::create(conn, &code, &fields, check)).await?;
     let response = TemplateResponse::from(row);
-    Ok(created(&location(COLLECTION, &response.code), response.version, &response))
+    Ok(created(&location(COLLECTION, &response.code), &etag(&[response.version]), &response))
 }
 
 /// Reads one interaction template; 304 when `If-None-Match` names its current version.
@@ -81,7 +81,7 @@ pub async fn get_interaction_template(
     let code = path.into_inner().code;
     let row = db::run(&state.pool, move |conn| repo::find(conn, &code)).await?;
     let response = TemplateResponse::from(row);
-    Ok(respond_with_etag(&req, response.version, &response))
+    Ok(respond_with_etag(&req, &etag(&[response.version]), &response))
 }
 
 /// Changes an interaction template (admin).
@@ -110,7 +110,7 @@ pub async fn patch_interaction_template(
     let (code, if_match, change) = (path.into_inner().code, if_match_version(&req)?, body.into_inner());
     let row = db::run(&state.pool, move |conn| repo::update(conn, &code, if_match, change)).await?;
     let response = TemplateResponse::from(row);
-    Ok(ok_with_etag(response.version, &response))
+    Ok(ok_with_etag(&etag(&[response.version]), &response))
 }
 
 /// Deletes an interaction template that nothing uses (admin).

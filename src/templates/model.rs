@@ -83,12 +83,8 @@ impl TemplateFields {
     /// The checks that need no database; the interaction group is checked by the repo.
     pub fn check(&self, c: &mut Checker) {
         c.required("description", &self.description, DESCRIPTION_MAX);
-        if self.unit_cost.cents() < 0 {
-            c.add("unit_cost", "out_of_range", "unit_cost must not be negative");
-        }
-        if self.unit_duration_min < 0 {
-            c.add("unit_duration_min", "out_of_range", "unit_duration_min must not be negative");
-        }
+        c.amount("unit_cost", Some(self.unit_cost.cents()));
+        c.minutes("unit_duration_min", Some(self.unit_duration_min));
         c.max_len("language_code", self.language_code.as_deref(), LANGUAGE_CODE_MAX);
     }
 
@@ -97,26 +93,17 @@ impl TemplateFields {
         patch::apply(&mut self.interaction_group_code, p.interaction_group_code);
         patch::apply(&mut self.correspondence_type, p.correspondence_type);
         patch::apply(&mut self.language_code, p.language_code);
-        set_required(c, "description", &mut self.description, p.description);
-        set_required(c, "information_flow", &mut self.information_flow, p.information_flow);
-        set_required(c, "initiated_by", &mut self.initiated_by, p.initiated_by);
-        set_required(c, "unit_cost", &mut self.unit_cost, p.unit_cost);
-        set_required(c, "unit_duration_min", &mut self.unit_duration_min, p.unit_duration_min);
-        set_required(
+        patch::apply_required(c, "description", &mut self.description, p.description);
+        patch::apply_required(c, "information_flow", &mut self.information_flow, p.information_flow);
+        patch::apply_required(c, "initiated_by", &mut self.initiated_by, p.initiated_by);
+        patch::apply_required(c, "unit_cost", &mut self.unit_cost, p.unit_cost);
+        patch::apply_required(c, "unit_duration_min", &mut self.unit_duration_min, p.unit_duration_min);
+        patch::apply_required(
             c,
             "ignore_contact_correspondence_type",
             &mut self.ignore_contact_correspondence_type,
             p.ignore_contact_correspondence_type,
         );
-    }
-}
-
-/// A PATCH of a field that cannot be null: a value replaces, `null` is a fault.
-fn set_required<T>(c: &mut Checker, field: &str, current: &mut T, change: Option<Option<T>>) {
-    match change {
-        Some(Some(value)) => *current = value,
-        Some(None) => c.add(field, "required", format!("{field} cannot be null")),
-        None => {}
     }
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::model::{Template, TemplateColumns, TemplateFields, TemplateFilter, TemplatePatch};
-use crate::conditional::check_version;
+use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{
     interaction_groups, interaction_log_entries, interaction_templates, segment_lines, segments,
 };
@@ -94,7 +94,7 @@ pub fn create(
 pub fn update(
     conn: &mut Conn,
     code: &str,
-    if_match: Option<i64>,
+    if_match: IfMatch,
     change: TemplatePatch,
 ) -> Result<Template, ApiError> {
     db::write_transaction(conn, |conn| {
@@ -123,7 +123,7 @@ pub fn update(
 
 /// Deletes a template that nothing refers to: not an open segment (header or line), not an
 /// interaction log entry, not a logged segment. Checked and deleted in one write transaction.
-pub fn delete(conn: &mut Conn, code: &str, if_match: Option<i64>) -> Result<(), ApiError> {
+pub fn delete(conn: &mut Conn, code: &str, if_match: IfMatch) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
         let row = lock(conn, code)?.ok_or_else(|| not_found(code))?;
         check_version(if_match, row.version)?;

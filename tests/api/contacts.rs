@@ -383,3 +383,20 @@ async fn bulk_over_the_limit_is_422_on_sqlite() {
 async fn bulk_over_the_limit_is_422_on_postgres() {
     bulk_over_the_limit_is_422(Db::Postgres).await;
 }
+
+db_test!(a_person_naming_a_number_the_batch_renames_away_is_refused, |app| {
+    create(&app, json!({"type": "company", "name": "Old", "no": "OLD1", "external_id": "ext-old"})).await;
+    let batch = json!({"items": [
+        {"external_id": "ext-old", "no": "NEW1"},
+        {"type": "person", "name": "P", "company_no": "OLD1"},
+    ]});
+    let body = assert_problem(app.post("/v1/contacts/bulk", &batch).await, 422, "validation-failed").await;
+    assert_eq!(body["errors"][0]["field"], "items[1].company_no");
+    let moved = json!({"items": [
+        {"external_id": "ext-old", "no": "NEW1"},
+        {"type": "person", "name": "P", "company_no": "NEW1"},
+    ]});
+    let done = assert_json(app.post("/v1/contacts/bulk", &moved).await, 200).await;
+    let person = assert_json(app.get(&format!("/v1/contacts/{}", done["results"][1]["id"])).await, 200).await;
+    assert_eq!(person["company_no"], "NEW1");
+});

@@ -377,3 +377,221 @@ db_test!(deleting_a_contact_removes_its_lines_and_keeps_the_line_count_true, |ap
     assert_eq!(header["no_of_lines"], 1);
     assert_eq!(lines(&app, &s["id"]).await.len(), 1);
 });
+
+db_test!(amounts_beyond_the_largest_are_422_and_totals_stay_exact, |app| {
+    let body = assert_problem(
+        app.post("/v1/segments", &json!({"unit_cost": "90000000000000000.00"})).await,
+        422,
+        "invalid-body",
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("999999999.99"), "{body}");
+    assert_problem(
+        app.post("/v1/segments", &json!({"unit_duration_min": 100_001})).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    let s = segment(&app, json!({"unit_cost": "999999999.99"})).await;
+    let a = contact(&app, json!({"type": "company", "name": "A"})).await;
+    add(&app, &s["id"], json!({"contact_ids": [a, a, a]})).await;
+    let header = assert_json(app.get(&format!("/v1/segments/{}", s["id"])).await, 200).await;
+    assert_eq!(header["total_cost"], "2999999999.97");
+    assert_eq!(
+        assert_json(app.get("/v1/segments").await, 200).await["items"][0]["total_cost"],
+        "2999999999.97"
+    );
+});
+
+db_test!(concurrent_patches_with_one_if_match_let_exactly_one_through, |app| {
+    let a = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let s = segment(&app, json!({})).await;
+    let line_id = add(&app, &s["id"], json!({"contact_id": a})).await["line_ids"][0].clone();
+    let path = format!("/v1/segments/{}/lines/{line_id}", s["id"]);
+    let tag = app.get(&path).await.headers()["etag"].to_str().unwrap().to_owned();
+    let requests = (0..12).map(|i| {
+        app.request(reqwest::Method::PATCH, &path)
+            .header("if-match", &tag)
+            .json(&json!({"subject": format!("S{i}")}))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(requests)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 412).count(), 11, "{statuses:?}");
+});
+
+db_test!(etags_move_when_inherited_values_change, |app| {
+    seed_template(&app, "MAIL", 100, Some("email"));
+    let a = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let s = segment(&app, json!({"interaction_template_code": "MAIL", "subject": "Old"})).await;
+    let line_id = add(&app, &s["id"], json!({"contact_id": a})).await["line_ids"][0].clone();
+    let line_path = format!("/v1/segments/{}/lines/{line_id}", s["id"]);
+    let header_path = format!("/v1/segments/{}", s["id"]);
+    let line_tag = app.get(&line_path).await.headers()["etag"].to_str().unwrap().to_owned();
+    let header_tag = app.get(&header_path).await.headers()["etag"].to_str().unwrap().to_owned();
+
+    app.patch(&header_path, &json!({"subject": "New"})).await;
+    let line = app
+        .request(reqwest::Method::GET, &line_path)
+        .header("if-none-match", &line_tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(line.status(), 200, "a header change is a new line body");
+    assert_eq!(assert_json(line, 200).await["subject"], "New");
+
+    // If-Match guards the line's own fields: a tag read before a header change still writes.
+    let own = app
+        .request(reqwest::Method::PATCH, &line_path)
+        .header("if-match", &line_tag)
+        .json(&json!({"personal_note": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+
+    let header_tag_2 = app.get(&header_path).await.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(header_tag, header_tag_2);
+    app.patch(&line_path, &json!({"cost": "7.00"})).await;
+    let header = app
+        .request(reqwest::Method::GET, &header_path)
+        .header("if-none-match", &header_tag_2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assert_json(header, 200).await["total_cost"],
+        "7.00",
+        "a line override moves the header's totals and tag"
+    );
+
+    // After the line's own changes, that tag is stale.
+    let patched = app
+        .request(reqwest::Method::PATCH, &line_path)
+        .header("if-match", &line_tag)
+        .json(&json!({"subject": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(patched, 412, "precondition-failed").await;
+    let fresh = app.get(&line_path).await.headers()["etag"].to_str().unwrap().to_owned();
+    let weak = app
+        .request(reqwest::Method::PATCH, &line_path)
+        .header("if-match", format!("W/{fresh}"))
+        .json(&json!({"subject": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(weak, 412, "precondition-failed").await;
+    let listed = app
+        .request(reqwest::Method::PATCH, &line_path)
+        .header("if-match", format!("\"999\", {fresh}"))
+        .json(&json!({"subject": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let stale_delete =
+        app.request(reqwest::Method::DELETE, &line_path).header("if-match", &fresh).send().await.unwrap();
+    assert_problem(stale_delete, 412, "precondition-failed").await;
+});
+
+db_test!(choosing_another_template_brings_its_defaults_unless_set_with_it, |app| {
+    seed_template(&app, "LTR", 500, Some("hard_copy"));
+    seed_template(&app, "MAIL", 800, Some("email"));
+    let s = segment(
+        &app,
+        json!({"interaction_template_code": "LTR", "unit_cost": "5.00", "unit_duration_min": 3}),
+    )
+    .await;
+    let path = format!("/v1/segments/{}", s["id"]);
+    let switched =
+        assert_json(app.patch(&path, &json!({"interaction_template_code": "MAIL"})).await, 200).await;
+    assert_eq!(switched["unit_cost"], "8.00");
+    assert_eq!(switched["correspondence_type"], "email");
+    assert_eq!(switched["unit_duration_min"], 15);
+    let with_cost = assert_json(
+        app.patch(&path, &json!({"interaction_template_code": "LTR", "unit_cost": "1.00"})).await,
+        200,
+    )
+    .await;
+    assert_eq!(with_cost["unit_cost"], "1.00", "a value set in the same request wins");
+    assert_eq!(with_cost["correspondence_type"], "hard_copy");
+    let same = assert_json(app.patch(&path, &json!({"interaction_template_code": "LTR"})).await, 200).await;
+    assert_eq!(same["unit_cost"], "1.00", "re-sending the same template changes nothing");
+    assert_eq!(same["version"], with_cost["version"]);
+});
+
+db_test!(null_for_fields_that_cannot_be_null_is_422, |app| {
+    let s = segment(&app, json!({})).await;
+    let body = assert_problem(
+        app.patch(&format!("/v1/segments/{}", s["id"]), &json!({"date": null, "send_as_attachment": null}))
+            .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2, "{body}");
+    let a = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let line_id = add(&app, &s["id"], json!({"contact_id": a})).await["line_ids"][0].clone();
+    let body = assert_problem(
+        app.patch(&format!("/v1/segments/{}/lines/{line_id}", s["id"]), &json!({"attempt_failed": null}))
+            .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "attempt_failed");
+    let body = assert_problem(
+        app.patch(
+            &format!("/v1/contacts/{a}"),
+            &json!({"type": null, "no": null, "privacy_blocked": null, "mailing_group_codes": null}),
+        )
+        .await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 4, "{body}");
+});
+
+db_test!(segment_search_ignores_case_beyond_ascii, |app| {
+    segment(&app, json!({"description": "ØSTLAND kampanje"})).await;
+    for q in ["øst", "ØST", "KAMPANJE"] {
+        let found = assert_json(app.get(&format!("/v1/segments?q={}", urlencode(q))).await, 200).await;
+        assert_eq!(found["items"].as_array().unwrap().len(), 1, "{q}");
+    }
+});
+
+db_test!(a_contact_on_a_logged_segment_cannot_be_deleted, |app| {
+    let a = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let s = segment(&app, json!({"description": "Done"})).await;
+    add(&app, &s["id"], json!({"contact_id": a})).await;
+    diesel::update(segments::table.find(s["id"].as_i64().unwrap()))
+        .set(segments::status.eq("logged"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    assert_problem(app.delete(&format!("/v1/contacts/{a}")).await, 409, "contact-in-logged-segment").await;
+    let header = assert_json(app.get(&format!("/v1/segments/{}", s["id"])).await, 200).await;
+    assert_eq!(header["no_of_lines"], 1);
+});
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+db_test!(dates_outside_years_1_to_9999_are_422, |app| {
+    let body = assert_problem(
+        app.post("/v1/segments", &json!({"date": "+12345-01-01"})).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "date");
+});

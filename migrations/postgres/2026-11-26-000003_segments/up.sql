@@ -28,6 +28,8 @@ CREATE TABLE segments (
     id BIGSERIAL PRIMARY KEY,
     no TEXT NOT NULL,
     description TEXT,
+    -- lower-cased description, written by the service, so `q` is case-insensitive on both backends
+    search_description TEXT,
     status TEXT NOT NULL CHECK (status IN ('open', 'logged')),
     interaction_template_code TEXT REFERENCES interaction_templates (code),
     subject TEXT,
