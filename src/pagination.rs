@@ -21,15 +21,18 @@ pub struct PageParams {
 }
 
 /// A validated page request: the key to continue after, and how many rows to fetch.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PageRequest {
+    /// The list the cursor belongs to (`contacts`, `segments/7/lines`): a cursor of one list is
+    /// refused by another instead of silently giving a wrong page.
+    pub list: String,
     /// Rows come strictly after this key (ids ascend).
     pub after: Option<i64>,
     pub limit: i64,
 }
 
 impl PageParams {
-    pub fn validate(&self) -> Result<PageRequest, ApiError> {
+    pub fn validate(&self, list: &str) -> Result<PageRequest, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::invalid_field(
@@ -41,9 +44,9 @@ impl PageParams {
         let after = match &self.cursor {
             None => None,
             Some(cursor) if cursor.is_empty() => None,
-            Some(cursor) => Some(decode_cursor(cursor)?),
+            Some(cursor) => Some(decode_cursor(list, cursor)?),
         };
-        Ok(PageRequest { after, limit })
+        Ok(PageRequest { list: list.to_owned(), after, limit })
     }
 }
 
@@ -57,7 +60,7 @@ pub struct CodePageRequest {
 
 impl PageParams {
     pub fn validate_code(&self) -> Result<CodePageRequest, ApiError> {
-        let PageRequest { limit, .. } = PageParams { limit: self.limit, cursor: None }.validate()?;
+        let PageRequest { limit, .. } = PageParams { limit: self.limit, cursor: None }.validate("")?;
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(cursor) => Some(decode_text(cursor, "code:")?),
@@ -89,20 +92,20 @@ fn decode_text(cursor: &str, prefix: &str) -> Result<String, ApiError> {
     text.strip_prefix(prefix).map(str::to_owned).ok_or_else(invalid)
 }
 
-fn decode_cursor(cursor: &str) -> Result<i64, ApiError> {
-    decode_text(cursor, "id:")?
+fn decode_cursor(list: &str, cursor: &str) -> Result<i64, ApiError> {
+    decode_text(cursor, &format!("{list}:id:"))?
         .parse()
         .map_err(|_| ApiError::invalid_field("cursor", "invalid", "not a cursor this service issued"))
 }
 
-pub fn encode_cursor(last_id: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("id:{last_id}"))
+pub fn encode_cursor(list: &str, last_id: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{list}:id:{last_id}"))
 }
 
 /// Splits `limit + 1` fetched rows into the page and the cursor of the next one.
 pub fn into_page<T>(mut rows: Vec<T>, page: PageRequest, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
     let more = rows.len() as i64 > page.limit;
     rows.truncate(page.limit as usize);
-    let next = if more { rows.last().map(|r| encode_cursor(id(r))) } else { None };
+    let next = if more { rows.last().map(|r| encode_cursor(&page.list, id(r))) } else { None };
     (rows, next)
 }

@@ -27,6 +27,7 @@ pub struct CodePath {
 pub struct DescribedCode {
     pub code: String,
     pub description: String,
+    pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -51,6 +52,8 @@ pub struct DescribedCodeResponse {
     /// The key, unique in its table; immutable.
     pub code: String,
     pub description: String,
+    /// Increases on every change; the ETag.
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -60,6 +63,7 @@ impl From<DescribedCode> for DescribedCodeResponse {
         DescribedCodeResponse {
             code: row.code,
             description: row.description,
+            version: row.version,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
         }
@@ -97,7 +101,8 @@ impl CreateDescribedCode {
     }
 }
 
-/// Changes to a code table entry; an absent field is left alone. The code cannot change.
+/// Changes to a code table entry; an absent field is left alone. The code cannot change; a
+/// change that alters nothing leaves `version` alone.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDescribedCode {

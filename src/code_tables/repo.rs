@@ -5,7 +5,8 @@ use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::model::{DescribedCode, DescribedCodeChangeset, NewDescribedCode};
+use super::model::{DescribedCode, NewDescribedCode, UpdateDescribedCode};
+use crate::conditional::{check_version, IfMatch};
 use crate::db::{self, Conn};
 use crate::error::ApiError;
 use crate::pagination::{into_code_page, CodePageRequest};
@@ -18,13 +19,19 @@ pub trait DescribedTable {
     /// Up to `page.limit + 1` rows after `page.after`, ordered by code.
     fn select_page(conn: &mut Conn, page: &CodePageRequest) -> QueryResult<Vec<DescribedCode>>;
     fn select_one(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>>;
+    /// Reads the row for a write, locking it on PostgreSQL so that the version checked is the
+    /// version written over (SQLite's `BEGIN IMMEDIATE` already excludes other writers).
+    fn lock(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>>;
+    /// Inserts an entry at version 1.
     fn insert(conn: &mut Conn, new: &NewDescribedCode, now: NaiveDateTime) -> QueryResult<DescribedCode>;
+    /// Writes a new description and `version`.
     fn update(
         conn: &mut Conn,
         code: &str,
-        changes: &DescribedCodeChangeset,
+        description: &str,
+        version: i64,
         now: NaiveDateTime,
-    ) -> QueryResult<Option<DescribedCode>>;
+    ) -> QueryResult<DescribedCode>;
     /// The places that still refer to `code`, named for the 409 detail.
     fn usages(conn: &mut Conn, code: &str) -> QueryResult<Vec<&'static str>>;
     fn delete(conn: &mut Conn, code: &str) -> QueryResult<usize>;
@@ -38,16 +45,30 @@ macro_rules! described_table {
         $(#[$doc])*
         pub struct $marker;
 
+        impl $marker {
+            /// The columns of [`DescribedCode`], in its field order.
+            const COLUMNS: (
+                crate::db::schema::$table::code,
+                crate::db::schema::$table::description,
+                crate::db::schema::$table::version,
+                crate::db::schema::$table::created_at,
+                crate::db::schema::$table::updated_at,
+            ) = (
+                crate::db::schema::$table::code,
+                crate::db::schema::$table::description,
+                crate::db::schema::$table::version,
+                crate::db::schema::$table::created_at,
+                crate::db::schema::$table::updated_at,
+            );
+        }
+
         impl DescribedTable for $marker {
             const NOUN: &'static str = $noun;
 
             fn select_page(conn: &mut Conn, page: &CodePageRequest) -> QueryResult<Vec<DescribedCode>> {
                 use crate::db::schema::$table as t;
-                let mut query = t::table
-                    .select((t::code, t::description, t::created_at, t::updated_at))
-                    .order(t::code)
-                    .limit(page.limit + 1)
-                    .into_boxed();
+                let mut query =
+                    t::table.select(Self::COLUMNS).order(t::code).limit(page.limit + 1).into_boxed();
                 if let Some(after) = &page.after {
                     query = query.filter(t::code.gt(after));
                 }
@@ -56,11 +77,16 @@ macro_rules! described_table {
 
             fn select_one(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>> {
                 use crate::db::schema::$table as t;
-                t::table
-                    .find(code)
-                    .select((t::code, t::description, t::created_at, t::updated_at))
-                    .first(conn)
-                    .optional()
+                t::table.find(code).select(Self::COLUMNS).first(conn).optional()
+            }
+
+            fn lock(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>> {
+                use crate::db::schema::$table as t;
+                let query = t::table.find(code).select(Self::COLUMNS);
+                match conn {
+                    Conn::Postgresql(c) => query.for_update().first(c).optional(),
+                    Conn::Sqlite(c) => query.first(c).optional(),
+                }
             }
 
             fn insert(conn: &mut Conn, new: &NewDescribedCode, now: NaiveDateTime) -> QueryResult<DescribedCode> {
@@ -69,25 +95,26 @@ macro_rules! described_table {
                     .values((
                         t::code.eq(&new.code),
                         t::description.eq(&new.description),
+                        t::version.eq(1_i64),
                         t::created_at.eq(now),
                         t::updated_at.eq(now),
                     ))
-                    .returning((t::code, t::description, t::created_at, t::updated_at))
+                    .returning(Self::COLUMNS)
                     .get_result(conn)
             }
 
             fn update(
                 conn: &mut Conn,
                 code: &str,
-                changes: &DescribedCodeChangeset,
+                description: &str,
+                version: i64,
                 now: NaiveDateTime,
-            ) -> QueryResult<Option<DescribedCode>> {
+            ) -> QueryResult<DescribedCode> {
                 use crate::db::schema::$table as t;
                 diesel::update(t::table.find(code))
-                    .set((changes.description.as_ref().map(|d| t::description.eq(d)), t::updated_at.eq(now)))
-                    .returning((t::code, t::description, t::created_at, t::updated_at))
+                    .set((t::description.eq(description), t::version.eq(version), t::updated_at.eq(now)))
+                    .returning(Self::COLUMNS)
                     .get_result(conn)
-                    .optional()
             }
 
             fn usages(conn: &mut Conn, code: &str) -> QueryResult<Vec<&'static str>> {
@@ -162,16 +189,37 @@ pub fn create<T: DescribedTable>(conn: &mut Conn, new: &NewDescribedCode) -> Res
     Ok(T::insert(conn, new, Utc::now().naive_utc())?)
 }
 
+/// Applies a PATCH in one write transaction: 404, then a stale `If-Match` (412), then the
+/// body's faults (422). A change that alters nothing leaves the row, its `version` and
+/// `updated_at` alone.
 pub fn update<T: DescribedTable>(
     conn: &mut Conn,
     code: &str,
-    changes: &DescribedCodeChangeset,
+    if_match: IfMatch,
+    change: UpdateDescribedCode,
 ) -> Result<DescribedCode, ApiError> {
-    T::update(conn, code, changes, Utc::now().naive_utc())?.ok_or_else(|| not_found(T::NOUN, code))
+    db::write_transaction(conn, |conn| {
+        let row = T::lock(conn, code)?.ok_or_else(|| not_found(T::NOUN, code))?;
+        check_version(if_match, row.version)?;
+        match change.validate()?.description {
+            Some(description) if description != row.description => {
+                Ok(T::update(conn, code, &description, row.version + 1, Utc::now().naive_utc())?)
+            }
+            _ => Ok(row),
+        }
+    })
 }
 
-pub fn delete<T: DescribedTable>(conn: &mut Conn, code: &str) -> Result<(), ApiError> {
-    delete_unless_used(conn, T::NOUN, code, |conn| T::usages(conn, code), |conn| T::delete(conn, code))
+pub fn delete<T: DescribedTable>(conn: &mut Conn, code: &str, if_match: IfMatch) -> Result<(), ApiError> {
+    delete_unless_used(
+        conn,
+        T::NOUN,
+        code,
+        if_match,
+        |conn| Ok(T::lock(conn, code)?.map(|row| row.version)),
+        |conn| T::usages(conn, code),
+        |conn| T::delete(conn, code),
+    )
 }
 
 /// `<noun> "<code>" not found`.
@@ -179,16 +227,22 @@ pub fn not_found(noun: &str, code: &str) -> ApiError {
     ApiError::not_found(format!("{noun} {code:?}"))
 }
 
-/// Deletes an entry unless something refers to it, checking in the delete's own write
-/// transaction so that no reference can slip in between the check and the delete.
+/// Deletes an entry unless `If-Match` is stale (412) or something refers to it (409), checking
+/// in the delete's own write transaction, with the row locked on PostgreSQL by `lock` (which
+/// answers its version), so that neither a change nor a reference can slip in between the
+/// checks and the delete.
 pub fn delete_unless_used(
     conn: &mut Conn,
     noun: &str,
     code: &str,
+    if_match: IfMatch,
+    lock: impl FnOnce(&mut Conn) -> QueryResult<Option<i64>>,
     usages: impl FnOnce(&mut Conn) -> QueryResult<Vec<&'static str>>,
     delete: impl FnOnce(&mut Conn) -> QueryResult<usize>,
 ) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
+        let version = lock(conn)?.ok_or_else(|| not_found(noun, code))?;
+        check_version(if_match, version)?;
         let places = usages(conn)?;
         if !places.is_empty() {
             return Err(in_use(noun, code, &places.join(", ")));

@@ -72,7 +72,7 @@ pub async fn list_contacts(
     state: web::Data<AppState>,
     params: web::Query<ContactListParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.validate()?;
+    let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.validate("contacts")?;
     let filter = params.filter();
     let (items, next_cursor) =
         db::run(&state.pool, move |conn| repo::list_contacts(conn, &filter, page)).await?;
@@ -214,7 +214,7 @@ async fn list_members(
     code: String,
     page: PageParams,
 ) -> ApiResult<HttpResponse> {
-    let page = page.validate()?;
+    let page = page.validate(&format!("{membership:?}/{code}/contacts"))?;
     let (items, next_cursor) = db::run(&state.pool, move |conn| {
         repo::require_code(conn, membership, &code)?;
         let filter = match membership {

@@ -41,6 +41,7 @@ diesel::table! {
         name -> Text,
         email -> Nullable<Text>,
         phone -> Nullable<Text>,
+        version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -50,6 +51,7 @@ diesel::table! {
     mailing_groups (code) {
         code -> Text,
         description -> Text,
+        version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -59,6 +61,7 @@ diesel::table! {
     industry_groups (code) {
         code -> Text,
         description -> Text,
+        version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -68,6 +71,7 @@ diesel::table! {
     business_relations (code) {
         code -> Text,
         description -> Text,
+        version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -77,6 +81,7 @@ diesel::table! {
     job_responsibilities (code) {
         code -> Text,
         description -> Text,
+        version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -148,6 +153,7 @@ diesel::table! {
     interaction_groups (code) {
         code -> Text,
         description -> Text,
+        version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

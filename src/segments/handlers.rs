@@ -44,7 +44,7 @@ pub async fn list_segments(
     state: web::Data<AppState>,
     params: web::Query<SegmentListParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.validate()?;
+    let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.validate("segments")?;
     let filter = SegmentFilter {
         status: params.status.map(|s| if s == SegmentStatus::Logged { "logged" } else { "open" }.to_owned()),
         salesperson_code: params.salesperson_code.clone(),

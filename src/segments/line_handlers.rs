@@ -46,7 +46,8 @@ pub async fn list_segment_lines(
     id: web::Path<i64>,
     params: web::Query<LineListParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.validate()?;
+    let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }
+        .validate(&format!("segments/{id}/lines"))?;
     let filter = LineFilter {
         contact_id: params.contact_id,
         company_id: params.company_id,

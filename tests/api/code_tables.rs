@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::db_test;
 use crate::helpers::{assert_json, assert_problem, TestApp};
 use crm_segments::db::schema::{
-    contact_mailing_groups, contacts, interaction_templates, mailing_groups, salespeople,
+    business_relations, contact_mailing_groups, contacts, interaction_templates, mailing_groups, salespeople,
 };
 
 /// The URL names of the five code-and-description tables.
@@ -52,6 +52,27 @@ fn insert_contact(app: &TestApp, no: &str, salesperson_code: Option<&str>) -> i6
         .unwrap()
 }
 
+/// An admin request carrying `If-Match: <tag>`.
+async fn with_if_match(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    tag: &str,
+    body: Option<Value>,
+) -> Response {
+    let request = app.request_as(method, path, Some(&app.admin_key)).header("if-match", tag);
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    request.send().await.unwrap()
+}
+
+/// A GET carrying `If-None-Match: <tag>`.
+async fn if_none_match(app: &TestApp, path: &str, tag: &str) -> Response {
+    app.request(Method::GET, path).header("if-none-match", tag).send().await.unwrap()
+}
+
 fn field_errors(problem: &Value) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = problem["errors"]
         .as_array()
@@ -77,7 +98,8 @@ db_test!(a_mailing_group_is_created_read_listed_changed_and_deleted, |app| {
     assert_eq!(created["description"], "Cards");
     let created_at = timestamp(&created["created_at"]);
     assert_eq!(created_at, timestamp(&created["updated_at"]));
-    assert_eq!(created.as_object().unwrap().len(), 4, "{created}");
+    assert_eq!(created["version"], 1);
+    assert_eq!(created.as_object().unwrap().len(), 5, "{created}");
 
     let read = assert_json(app.get("/v1/mailing-groups/XMAS").await, 200).await;
     assert_eq!(read, created);
@@ -96,10 +118,11 @@ db_test!(a_mailing_group_is_created_read_listed_changed_and_deleted, |app| {
     assert_eq!(changed["description"], "Christmas cards");
     assert_eq!(timestamp(&changed["created_at"]), created_at);
     assert!(timestamp(&changed["updated_at"]) >= created_at);
+    assert_eq!(changed["version"], 2);
     let unchanged =
         assert_json(as_admin(&app, Method::PATCH, "/v1/mailing-groups/XMAS", Some(json!({}))).await, 200)
             .await;
-    assert_eq!(unchanged["description"], "Christmas cards");
+    assert_eq!(unchanged, changed);
     let stored: String = mailing_groups::table
         .find("XMAS")
         .select(mailing_groups::description)
@@ -121,14 +144,21 @@ db_test!(every_description_table_serves_create_read_change_and_delete, |app| {
         let body = json!({"code": "C1", "description": format!("first of {table}")});
         let created = as_admin(&app, Method::POST, &collection, Some(body)).await;
         assert_eq!(created.headers()["location"], item.as_str(), "{table}");
+        assert_eq!(created.headers()["etag"], "\"1\"", "{table}");
         let created = assert_json(created, 201).await;
         assert_eq!(created["description"], format!("first of {table}"));
-        assert_eq!(assert_json(app.get(&item).await, 200).await, created, "{table}");
+        let read = app.get(&item).await;
+        assert_eq!(read.headers()["etag"], "\"1\"", "{table}");
+        assert_eq!(assert_json(read, 200).await, created, "{table}");
         let list = assert_json(app.get(&collection).await, 200).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 1, "{table}");
         let changed = as_admin(&app, Method::PATCH, &item, Some(json!({"description": "renamed"}))).await;
-        assert_eq!(assert_json(changed, 200).await["description"], "renamed", "{table}");
-        assert_eq!(as_admin(&app, Method::DELETE, &item, None).await.status(), 204, "{table}");
+        assert_eq!(changed.headers()["etag"], "\"2\"", "{table}");
+        let changed = assert_json(changed, 200).await;
+        assert_eq!((&changed["description"], &changed["version"]), (&json!("renamed"), &json!(2)), "{table}");
+        let stale = with_if_match(&app, Method::DELETE, &item, "\"1\"", None).await;
+        assert_problem(stale, 412, "precondition-failed").await;
+        assert_eq!(with_if_match(&app, Method::DELETE, &item, "\"2\"", None).await.status(), 204, "{table}");
         assert_problem(app.get(&item).await, 404, "not-found").await;
     }
 });
@@ -144,7 +174,8 @@ db_test!(a_salesperson_is_created_read_listed_changed_and_deleted, |app| {
     assert_eq!(created["email"], "jane@example.com");
     assert_eq!(created["phone"], "+47 22 00 00 00");
     let created_at = timestamp(&created["created_at"]);
-    assert_eq!(created.as_object().unwrap().len(), 6, "{created}");
+    assert_eq!(created["version"], 1);
+    assert_eq!(created.as_object().unwrap().len(), 7, "{created}");
 
     assert_eq!(assert_json(app.get("/v1/salespeople/JD").await, 200).await, created);
     let list = assert_json(app.get("/v1/salespeople").await, 200).await;
@@ -456,4 +487,135 @@ db_test!(deleting_an_interaction_group_a_template_uses_is_409_in_use, |app| {
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains("interaction_templates.interaction_group_code"), "{detail}");
     assert_eq!(assert_json(app.get("/v1/interaction-groups/LETTERS").await, 200).await["code"], "LETTERS");
+});
+
+db_test!(a_description_entry_has_an_etag_from_its_version_and_honours_if_match_and_if_none_match, |app| {
+    const ITEM: &str = "/v1/business-relations/LAW";
+    let response = as_admin(
+        &app,
+        Method::POST,
+        "/v1/business-relations",
+        Some(json!({"code": "LAW", "description": "Lawyer"})),
+    )
+    .await;
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let created = assert_json(response, 201).await;
+    assert_eq!(created["version"], 1);
+
+    let read = app.get(ITEM).await;
+    assert_eq!(read.headers()["etag"], "\"1\"");
+    assert_eq!(assert_json(read, 200).await, created);
+    let not_modified = if_none_match(&app, ITEM, "\"1\"").await;
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(not_modified.headers()["etag"], "\"1\"");
+    assert_eq!(not_modified.text().await.unwrap(), "");
+
+    // A PATCH that alters nothing keeps the version and updated_at, with or without If-Match.
+    for patch in [json!({}), json!({"description": "Lawyer"})] {
+        let response = as_admin(&app, Method::PATCH, ITEM, Some(patch)).await;
+        assert_eq!(response.headers()["etag"], "\"1\"");
+        assert_eq!(assert_json(response, 200).await, created);
+    }
+    let same =
+        with_if_match(&app, Method::PATCH, ITEM, "\"1\"", Some(json!({"description": "Lawyer"}))).await;
+    assert_eq!(assert_json(same, 200).await, created);
+
+    let changed =
+        with_if_match(&app, Method::PATCH, ITEM, "\"1\"", Some(json!({"description": "Law firm"}))).await;
+    assert_eq!(changed.headers()["etag"], "\"2\"");
+    let changed = assert_json(changed, 200).await;
+    assert_eq!(changed["version"], 2);
+    assert_eq!(changed["created_at"], created["created_at"]);
+    assert!(timestamp(&changed["updated_at"]) >= timestamp(&created["updated_at"]));
+    let read = if_none_match(&app, ITEM, "\"1\"").await;
+    assert_eq!(read.headers()["etag"], "\"2\"");
+    assert_eq!(assert_json(read, 200).await, changed);
+
+    // A stale If-Match is 412 before anything else: the body's faults, the no-op, the delete.
+    for (method, body) in [
+        (Method::PATCH, Some(json!({"description": "Lost"}))),
+        (Method::PATCH, Some(json!({"description": null}))),
+        (Method::PATCH, Some(json!({}))),
+        (Method::DELETE, None),
+    ] {
+        let stale = with_if_match(&app, method, ITEM, "\"1\"", body).await;
+        assert_problem(stale, 412, "precondition-failed").await;
+    }
+    assert_eq!(assert_json(app.get(ITEM).await, 200).await, changed);
+    let stored: (String, i64) = business_relations::table
+        .find("LAW")
+        .select((business_relations::description, business_relations::version))
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(stored, ("Law firm".to_owned(), 2));
+
+    // Any listed tag that matches lets the write through; `*` asks for nothing.
+    let listed =
+        with_if_match(&app, Method::PATCH, ITEM, "\"1\", \"2\"", Some(json!({"description": "Lawyers"})))
+            .await;
+    assert_eq!(assert_json(listed, 200).await["version"], 3);
+    let any = with_if_match(&app, Method::PATCH, ITEM, "*", Some(json!({"description": "Solicitors"}))).await;
+    assert_eq!(any.headers()["etag"], "\"4\"");
+    let missing =
+        with_if_match(&app, Method::PATCH, "/v1/business-relations/NOPE", "\"1\"", Some(json!({}))).await;
+    assert_problem(missing, 404, "not-found").await;
+    assert_eq!(with_if_match(&app, Method::DELETE, ITEM, "\"4\"", None).await.status(), 204);
+    assert_problem(app.get(ITEM).await, 404, "not-found").await;
+});
+
+db_test!(a_salesperson_has_an_etag_from_its_version_and_honours_if_match_and_if_none_match, |app| {
+    const ITEM: &str = "/v1/salespeople/JD";
+    let body = json!({"code": "JD", "name": "Jane Doe", "email": "jane@example.com"});
+    let response = as_admin(&app, Method::POST, "/v1/salespeople", Some(body)).await;
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    assert_eq!(response.headers()["location"], ITEM);
+    let created = assert_json(response, 201).await;
+    assert_eq!(created["version"], 1);
+
+    let read = app.get(ITEM).await;
+    assert_eq!(read.headers()["etag"], "\"1\"");
+    assert_eq!(assert_json(read, 200).await, created);
+    let not_modified = if_none_match(&app, ITEM, "\"1\"").await;
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(not_modified.headers()["etag"], "\"1\"");
+
+    // The values it already has: nothing moves.
+    for patch in [json!({}), json!({"name": "Jane Doe", "email": "jane@example.com", "phone": null})] {
+        let response = as_admin(&app, Method::PATCH, ITEM, Some(patch)).await;
+        assert_eq!(response.headers()["etag"], "\"1\"");
+        assert_eq!(assert_json(response, 200).await, created);
+    }
+
+    let changed = with_if_match(&app, Method::PATCH, ITEM, "\"1\"", Some(json!({"email": null}))).await;
+    assert_eq!(changed.headers()["etag"], "\"2\"");
+    let changed = assert_json(changed, 200).await;
+    assert_eq!((&changed["email"], &changed["version"]), (&Value::Null, &json!(2)));
+    assert_eq!(changed["created_at"], created["created_at"]);
+    assert_eq!(if_none_match(&app, ITEM, "\"2\"").await.status(), 304);
+    assert_eq!(assert_json(if_none_match(&app, ITEM, "\"1\"").await, 200).await, changed);
+
+    for (method, body) in [
+        (Method::PATCH, Some(json!({"name": "Lost"}))),
+        (Method::PATCH, Some(json!({"email": "not an address"}))),
+        (Method::DELETE, None),
+    ] {
+        let stale = with_if_match(&app, method, ITEM, "\"1\"", body).await;
+        assert_problem(stale, 412, "precondition-failed").await;
+    }
+    // A weak tag never matches (If-Match compares strongly).
+    let weak = with_if_match(&app, Method::DELETE, ITEM, "W/\"2\"", None).await;
+    assert_problem(weak, 412, "precondition-failed").await;
+    assert_eq!(assert_json(app.get(ITEM).await, 200).await, changed);
+    let stored: (String, Option<String>, i64) = salespeople::table
+        .find("JD")
+        .select((salespeople::name, salespeople::email, salespeople::version))
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(stored, ("Jane Doe".to_owned(), None, 2));
+
+    // Without If-Match the write goes ahead.
+    let renamed = as_admin(&app, Method::PATCH, ITEM, Some(json!({"name": "Jane Dunn"}))).await;
+    assert_eq!(renamed.headers()["etag"], "\"3\"");
+    assert_eq!(with_if_match(&app, Method::DELETE, ITEM, "\"3\"", None).await.status(), 204);
+    assert_problem(app.get(ITEM).await, 404, "not-found").await;
 });

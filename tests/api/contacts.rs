@@ -18,6 +18,7 @@ fn seed_codes(app: &TestApp) {
             .values((
                 mailing_groups::code.eq(code),
                 mailing_groups::description.eq(code),
+                mailing_groups::version.eq(1_i64),
                 mailing_groups::created_at.eq(now),
                 mailing_groups::updated_at.eq(now),
             ))
@@ -28,6 +29,7 @@ fn seed_codes(app: &TestApp) {
         .values((
             salespeople::code.eq("JO"),
             salespeople::name.eq("Jo"),
+            salespeople::version.eq(1_i64),
             salespeople::created_at.eq(now),
             salespeople::updated_at.eq(now),
         ))
@@ -399,4 +401,21 @@ db_test!(a_person_naming_a_number_the_batch_renames_away_is_refused, |app| {
     let done = assert_json(app.post("/v1/contacts/bulk", &moved).await, 200).await;
     let person = assert_json(app.get(&format!("/v1/contacts/{}", done["results"][1]["id"])).await, 200).await;
     assert_eq!(person["company_no"], "NEW1");
+});
+
+db_test!(a_cursor_of_one_list_is_refused_by_another, |app| {
+    for name in ["A", "B"] {
+        create(&app, json!({"type": "company", "name": name})).await;
+    }
+    let page = assert_json(app.get("/v1/contacts?limit=1").await, 200).await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    assert_eq!(
+        assert_json(app.get(&format!("/v1/contacts?limit=1&cursor={cursor}")).await, 200).await["items"][0]
+            ["name"],
+        "B"
+    );
+    let body =
+        assert_problem(app.get(&format!("/v1/segments?cursor={cursor}")).await, 422, "validation-failed")
+            .await;
+    assert_eq!(body["errors"][0]["field"], "cursor");
 });

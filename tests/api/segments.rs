@@ -36,6 +36,7 @@ fn seed_salesperson(app: &TestApp, code: &str) {
         .values((
             salespeople::code.eq(code),
             salespeople::name.eq(code),
+            salespeople::version.eq(1_i64),
             salespeople::created_at.eq(now),
             salespeople::updated_at.eq(now),
         ))

@@ -38,6 +38,7 @@ fn insert_group(app: &TestApp, code: &str) {
         .values((
             interaction_groups::code.eq(code),
             interaction_groups::description.eq(code),
+            interaction_groups::version.eq(1_i64),
             interaction_groups::created_at.eq(now),
             interaction_groups::updated_at.eq(now),
         ))

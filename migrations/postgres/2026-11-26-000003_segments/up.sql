@@ -1,6 +1,7 @@
 CREATE TABLE interaction_groups (
     code TEXT PRIMARY KEY,
     description TEXT NOT NULL,
+    version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );

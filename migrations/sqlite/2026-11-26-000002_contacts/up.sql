@@ -3,6 +3,7 @@ CREATE TABLE salespeople (
     name TEXT NOT NULL,
     email TEXT,
     phone TEXT,
+    version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
@@ -10,24 +11,28 @@ CREATE TABLE salespeople (
 CREATE TABLE mailing_groups (
     code TEXT PRIMARY KEY,
     description TEXT NOT NULL,
+    version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
 CREATE TABLE industry_groups (
     code TEXT PRIMARY KEY,
     description TEXT NOT NULL,
+    version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
 CREATE TABLE business_relations (
     code TEXT PRIMARY KEY,
     description TEXT NOT NULL,
+    version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
 CREATE TABLE job_responsibilities (
     code TEXT PRIMARY KEY,
     description TEXT NOT NULL,
+    version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );

@@ -21,11 +21,12 @@ pub struct Salesperson {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
-/// A validated salesperson to insert (the timestamps are added by the insert).
+/// A validated salesperson to insert (`version` and the timestamps are added by the insert).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = salespeople)]
 pub struct NewSalesperson {
@@ -52,6 +53,8 @@ pub struct SalespersonResponse {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Increases on every change; the ETag.
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -63,6 +66,7 @@ impl From<Salesperson> for SalespersonResponse {
             name: row.name,
             email: row.email,
             phone: row.phone,
+            version: row.version,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
         }
@@ -85,7 +89,7 @@ pub struct CreateSalesperson {
     #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub code: String,
     /// Required, at most 50 characters.
-    #[schema(max_length = 100)]
+    #[schema(max_length = 50)]
     pub name: String,
     /// An email address, at most 80 characters.
     #[serde(default)]
@@ -111,14 +115,14 @@ impl CreateSalesperson {
 }
 
 /// Changes to a salesperson; an absent field is left alone, `null` clears `email` or `phone`.
-/// The code cannot change.
+/// The code cannot change; a change that alters nothing leaves `version` alone.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSalesperson {
     /// At most 50 characters; cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = String)]
-    #[schema(max_length = 100)]
+    #[schema(max_length = 50)]
     pub name: Option<Option<String>>,
     /// An email address, or null to clear it.
     #[serde(default, deserialize_with = "patch::nullable")]
