@@ -169,8 +169,14 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
-        if let ApiError::Unauthorized(_) = self {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
         }
         response.body(serde_json::to_vec(&self.problem()).unwrap_or_default())
     }
@@ -216,10 +222,37 @@ impl From<DieselError> for ApiError {
                         detail: "the input breaks a data rule".into(),
                     }
                 }
-                _ => ApiError::internal(DieselError::DatabaseError(kind, info)),
+                _ => by_message(info.message())
+                    .unwrap_or_else(|| ApiError::internal(DieselError::DatabaseError(kind, info))),
             },
             other => ApiError::internal(other),
         }
+    }
+}
+
+/// Database errors diesel has no kind for, told apart by their message (diesel does not expose
+/// SQLSTATE): lost lock races are 409 to retry, a busy SQLite is 503, bad values are 422.
+fn by_message(message: &str) -> Option<ApiError> {
+    let lower = message.to_lowercase();
+    let retry = "a concurrent request held the same data; retry the request";
+    if lower.contains("deadlock detected") || lower.contains("could not obtain lock") {
+        Some(ApiError::conflict("concurrent-update", retry))
+    } else if lower.contains("database is locked") || lower.contains("database table is locked") {
+        Some(ApiError::Unavailable("the database is busy with other writes; retry shortly".into()))
+    } else if lower.contains("invalid byte sequence") {
+        Some(ApiError::Unprocessable {
+            code: "invalid-text",
+            detail: "text must not contain NUL characters".into(),
+        })
+    } else if lower.contains("out of range") {
+        Some(ApiError::Unprocessable {
+            code: "out-of-range",
+            detail: "a value is out of the range the database can store".into(),
+        })
+    } else if lower.contains("pattern too complex") {
+        Some(ApiError::Unprocessable { code: "invalid-search", detail: "the search text is too long".into() })
+    } else {
+        None
     }
 }
 

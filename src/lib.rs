@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod idempotency;
+pub mod json;
 pub mod money;
 pub mod number_series;
 pub mod openapi;

@@ -45,10 +45,13 @@ impl Checker {
         }
     }
 
+    /// Text of at most `max` characters and without NUL (which PostgreSQL cannot store).
     pub fn max_len(&mut self, field: &str, value: Option<&str>, max: usize) {
         if let Some(v) = value {
             if v.chars().count() > max {
                 self.add(field, "too_long", format!("{field} must be at most {max} characters"));
+            } else if v.contains('\0') {
+                self.add(field, "invalid", format!("{field} must not contain NUL characters"));
             }
         }
     }

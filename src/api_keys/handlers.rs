@@ -4,6 +4,7 @@ use super::model::{ApiKeyList, ApiKeyResponse, CreateApiKey, CreatedApiKey, MeRe
 use crate::auth::{self, Admin, Caller, Read};
 use crate::db;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::json::JsonObject;
 use crate::startup::AppState;
 
 /// Who the caller is: the key's name and scope.
@@ -28,9 +29,9 @@ pub async fn list_api_keys(_caller: Caller<Admin>, state: web::Data<AppState>) -
 pub async fn create_api_key(
     _caller: Caller<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<CreateApiKey>,
+    body: web::Json<JsonObject<CreateApiKey>>,
 ) -> ApiResult<HttpResponse> {
-    let CreateApiKey { name, scope } = body.into_inner();
+    let CreateApiKey { name, scope } = body.into_inner().into_inner();
     let key_name = name.clone();
     let key = db::run(&state.pool, move |conn| auth::create_api_key(conn, &key_name, scope)).await?;
     Ok(HttpResponse::Created().json(CreatedApiKey { name, scope, key }))

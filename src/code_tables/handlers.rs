@@ -12,6 +12,7 @@ use crate::auth::{Admin, Caller, Read};
 use crate::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::error::{ApiResult, Problem};
+use crate::json::JsonObject;
 use crate::pagination::PageParams;
 use crate::startup::AppState;
 
@@ -140,9 +141,9 @@ macro_rules! described_handlers {
         pub async fn $create(
             _caller: Caller<Admin>,
             state: web::Data<AppState>,
-            body: web::Json<CreateDescribedCode>,
+            body: web::Json<JsonObject<CreateDescribedCode>>,
         ) -> ApiResult<HttpResponse> {
-            create_entry::<repo::$table>(&state, $path, body.into_inner()).await
+            create_entry::<repo::$table>(&state, $path, body.into_inner().into_inner()).await
         }
 
         #[doc = concat!("Changes a ", $noun, "'s description (admin).")]
@@ -165,9 +166,9 @@ only when a value changes. With `If-Match`, a stale version is refused (412) and
             state: web::Data<AppState>,
             req: HttpRequest,
             path: web::Path<CodePath>,
-            body: web::Json<UpdateDescribedCode>,
+            body: web::Json<JsonObject<UpdateDescribedCode>>,
         ) -> ApiResult<HttpResponse> {
-            update_entry::<repo::$table>(&state, &req, path.into_inner().code, body.into_inner()).await
+            update_entry::<repo::$table>(&state, &req, path.into_inner().code, body.into_inner().into_inner()).await
         }
 
         #[doc = concat!("Deletes a ", $noun, " that nothing uses (admin).")]

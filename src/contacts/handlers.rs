@@ -13,8 +13,10 @@ use crate::conditional::{created, if_match_version, ok_with_etag, respond_with_e
 use crate::db;
 use crate::domain::ContactType;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::json::JsonObject;
 use crate::pagination::PageParams;
 use crate::startup::AppState;
+use crate::validation::Checker;
 
 /// Filters and paging of `GET /v1/contacts`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -46,8 +48,12 @@ pub struct ContactListParams {
 }
 
 impl ContactListParams {
-    fn filter(&self) -> ContactFilter {
-        ContactFilter {
+    fn filter(&self) -> Result<ContactFilter, ApiError> {
+        let mut c = Checker::new();
+        c.max_len("q", self.q.as_deref(), 100);
+        c.date("updated_since", self.updated_since.map(|t| t.date_naive()));
+        c.finish()?;
+        Ok(ContactFilter {
             contact_type: self.contact_type,
             company_no: self.company_no.clone(),
             no: self.no.clone(),
@@ -60,7 +66,7 @@ impl ContactListParams {
             updated_since: self.updated_since.map(|t| t.naive_utc()),
             q: self.q.clone().filter(|q| !q.is_empty()),
             ..ContactFilter::default()
-        }
+        })
     }
 }
 
@@ -73,7 +79,7 @@ pub async fn list_contacts(
     params: web::Query<ContactListParams>,
 ) -> ApiResult<HttpResponse> {
     let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.validate("contacts")?;
-    let filter = params.filter();
+    let filter = params.filter()?;
     let (items, next_cursor) =
         db::run(&state.pool, move |conn| repo::list_contacts(conn, &filter, page)).await?;
     Ok(HttpResponse::Ok()
@@ -90,9 +96,9 @@ pub async fn list_contacts(
 pub async fn create_contact(
     _caller: Caller<Write>,
     state: web::Data<AppState>,
-    body: web::Json<CreateContact>,
+    body: web::Json<JsonObject<CreateContact>>,
 ) -> ApiResult<HttpResponse> {
-    let input = body.into_inner();
+    let input = body.into_inner().into_inner();
     let view = db::run(&state.pool, move |conn| {
         let id = write::create_contact(conn, input)?;
         repo::get_contact(conn, id)
@@ -135,9 +141,9 @@ pub async fn patch_contact(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<i64>,
-    body: web::Json<ContactPatch>,
+    body: web::Json<JsonObject<ContactPatch>>,
 ) -> ApiResult<HttpResponse> {
-    let (id, if_match, change) = (id.into_inner(), if_match_version(&req)?, body.into_inner());
+    let (id, if_match, change) = (id.into_inner(), if_match_version(&req)?, body.into_inner().into_inner());
     let view = db::run(&state.pool, move |conn| {
         write::update_contact(conn, id, if_match, change)?;
         repo::get_contact(conn, id)
@@ -184,9 +190,10 @@ pub async fn delete_contact(
 pub async fn bulk_sync_contacts(
     _caller: Caller<Write>,
     state: web::Data<AppState>,
-    body: web::Json<BulkContacts>,
+    body: web::Json<JsonObject<BulkContacts>>,
 ) -> ApiResult<HttpResponse> {
-    let items = body.into_inner().items;
+    let items: Vec<ContactPatch> =
+        body.into_inner().into_inner().items.into_iter().map(JsonObject::into_inner).collect();
     let max = state.settings.bulk_max_items;
     if items.len() > max {
         return Err(ApiError::invalid_field(

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::conditional::etag;
 use crate::db::schema::contacts;
 use crate::domain::{ContactType, CorrespondenceType};
+use crate::json::JsonObject;
 use crate::patch;
 use crate::validation::Checker;
 
@@ -687,7 +688,8 @@ pub struct ContactList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkContacts {
-    pub items: Vec<ContactPatch>,
+    #[schema(value_type = Vec<ContactPatch>)]
+    pub items: Vec<JsonObject<ContactPatch>>,
 }
 
 /// What bulk sync did with one input item.

@@ -125,18 +125,7 @@ pub fn list_contacts(
 
 /// Adds company no and name and the link codes to rows, with a fixed number of queries.
 pub fn with_company_and_links(conn: &mut Conn, rows: Vec<Contact>) -> Result<Vec<ContactView>, ApiError> {
-    let company_ids: Vec<i64> = rows.iter().filter_map(|r| r.company_id).collect();
-    let companies: HashMap<i64, (String, String, i64)> = if company_ids.is_empty() {
-        HashMap::new()
-    } else {
-        contacts::table
-            .filter(contacts::id.eq_any(&company_ids))
-            .select((contacts::id, contacts::no, contacts::name, contacts::version))
-            .load::<(i64, String, String, i64)>(conn)?
-            .into_iter()
-            .map(|(id, no, name, version)| (id, (no, name, version)))
-            .collect()
-    };
+    let companies = companies_by_id(conn, rows.iter().filter_map(|r| r.company_id))?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut links = load_links(conn, &ids)?;
     Ok(rows
@@ -153,6 +142,23 @@ pub fn with_company_and_links(conn: &mut Conn, rows: Vec<Contact>) -> Result<Vec
             }
         })
         .collect())
+}
+
+/// No, name and version of the given companies (de-duplicated, in bounded `IN` lists).
+pub fn companies_by_id(
+    conn: &mut Conn,
+    ids: impl Iterator<Item = i64>,
+) -> Result<HashMap<i64, (String, String, i64)>, ApiError> {
+    let ids: Vec<i64> = ids.collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let mut companies = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(db::MAX_BINDS_PER_LIST) {
+        let rows: Vec<(i64, String, String, i64)> = contacts::table
+            .filter(contacts::id.eq_any(chunk))
+            .select((contacts::id, contacts::no, contacts::name, contacts::version))
+            .load(conn)?;
+        companies.extend(rows.into_iter().map(|(id, no, name, version)| (id, (no, name, version))));
+    }
+    Ok(companies)
 }
 
 /// The link codes of the given contacts, sorted per contact.
@@ -210,9 +216,20 @@ pub fn load_links(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, ContactLi
 /// or a logged segment holds it (logged segments stay as they were logged).
 pub fn delete_contact(conn: &mut Conn, id: i64, if_match: IfMatch) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
-        // Locked on PostgreSQL so that no line or person can be added for it meanwhile.
+        // Locked on PostgreSQL so that no line or person can be added for it meanwhile; the
+        // segments holding its lines first, in id order, as every line write takes its
+        // segment before it touches a contact (the other order deadlocks with adding lines).
         let version: Option<i64> = match conn {
             Conn::Postgresql(c) => {
+                let holding = segment_lines::table
+                    .filter(segment_lines::contact_id.eq(id))
+                    .select(segment_lines::segment_id);
+                segments::table
+                    .filter(segments::id.eq_any(holding))
+                    .order(segments::id)
+                    .select(segments::id)
+                    .for_update()
+                    .load::<i64>(c)?;
                 contacts::table.find(id).select(contacts::version).for_update().first(c).optional()?
             }
             Conn::Sqlite(c) => contacts::table.find(id).select(contacts::version).first(c).optional()?,

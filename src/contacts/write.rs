@@ -85,16 +85,21 @@ pub fn update_contact(
 /// invalid item fails the whole batch with every item's faults, and nothing is written.
 pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkResult>, ApiError> {
     db::write_transaction(conn, |conn| {
+        if let Conn::Postgresql(c) = conn {
+            // Bulk syncs run one at a time on PostgreSQL (SQLite serialises all writers anyway):
+            // two batches creating the same new external_id would otherwise both find it
+            // missing, and the later one fail on the unique index instead of seeing `unchanged`.
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7262310041)").execute(c)?;
+        }
         // One lookup per key serves both the matching here and the uniqueness check later.
         let mut owners = UniqueOwners::default();
-        let external_ids: Vec<String> =
-            items.iter().filter_map(|i| i.external_id.clone().flatten()).collect();
+        let external_ids: Vec<String> = items.iter().filter_map(match_key_external_id).collect();
         let nos: Vec<String> = items.iter().filter_map(|i| i.no.clone().flatten()).collect();
         let by_external_id = owners.lookup(conn, UniqueField::ExternalId, &external_ids)?;
         let by_no = owners.lookup(conn, UniqueField::No, &nos)?;
         let mut ids: Vec<i64> = items
             .iter()
-            .filter_map(|i| match i.external_id.clone().flatten() {
+            .filter_map(|i| match match_key_external_id(i) {
                 Some(external_id) => by_external_id.get(&external_id).copied(),
                 None => i.no.clone().flatten().and_then(|no| by_no.get(&no).copied()),
             })
@@ -111,7 +116,7 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
         let mut plans = Vec::with_capacity(items.len());
         for (index, item) in items.into_iter().enumerate() {
             let field_prefix = format!("items[{index}]");
-            let found = match item.external_id.clone().flatten() {
+            let found = match match_key_external_id(&item) {
                 Some(external_id) => by_external_id.get(external_id.as_str()),
                 None => item.no.clone().flatten().and_then(|no| by_no.get(no.as_str())),
             };
@@ -139,6 +144,11 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
             .map(|(index, w)| BulkResult { index, status: w.status, id: w.id, no: w.no })
             .collect())
     })
+}
+
+/// The `external_id` an item is matched on; an empty one means none, as everywhere else.
+fn match_key_external_id(item: &ContactPatch) -> Option<String> {
+    item.external_id.clone().flatten().filter(|x| !x.trim().is_empty())
 }
 
 /// Loads stored contacts as states, locking their rows on PostgreSQL so that the comparison
@@ -308,12 +318,38 @@ fn check_references(
     let company_nos: Vec<String> = collect(&|s| s.company_no.iter().cloned().collect()).into_iter().collect();
     let mut stored: HashMap<String, String> = HashMap::new();
     for chunk in company_nos.chunks(MAX_BINDS_PER_LIST) {
-        stored.extend(
-            contacts::table
-                .filter(contacts::no.eq_any(chunk))
-                .select((contacts::no, contacts::contact_type))
-                .load::<(String, String)>(conn)?,
-        );
+        // FOR SHARE on PostgreSQL: the named company cannot turn into a person (or go) before
+        // this write commits.
+        macro_rules! query {
+            () => {
+                contacts::table
+                    .filter(contacts::no.eq_any(chunk))
+                    .select((contacts::no, contacts::contact_type))
+            };
+        }
+        stored.extend(match conn {
+            Conn::Postgresql(c) => query!().for_share().load::<(String, String)>(c)?,
+            Conn::Sqlite(c) => query!().load::<(String, String)>(c)?,
+        });
+    }
+    // Companies that this batch would turn into persons: how many persons each still has.
+    let becoming_persons: Vec<i64> = plans
+        .iter()
+        .filter_map(|p| {
+            p.existing.as_ref().filter(|e| {
+                e.state.contact_type == ContactType::Company && p.state.contact_type == ContactType::Person
+            })
+        })
+        .map(|e| e.id)
+        .collect();
+    let mut persons_of: HashMap<i64, i64> = HashMap::new();
+    for chunk in becoming_persons.chunks(MAX_BINDS_PER_LIST) {
+        let counts: Vec<(Option<i64>, i64)> = contacts::table
+            .filter(contacts::company_id.eq_any(chunk))
+            .group_by(contacts::company_id)
+            .select((contacts::company_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        persons_of.extend(counts.into_iter().filter_map(|(id, n)| id.map(|id| (id, n))));
     }
     let batch_types: HashMap<&str, ContactType> =
         plans.iter().filter_map(|p| p.state.no.as_deref().map(|no| (no, p.state.contact_type))).collect();
@@ -380,12 +416,8 @@ fn check_references(
                 ));
             }
         }
-        if let Some(e) = plan.existing.as_ref().filter(|e| {
-            e.state.contact_type == ContactType::Company && state.contact_type == ContactType::Person
-        }) {
-            let persons: i64 =
-                contacts::table.filter(contacts::company_id.eq(e.id)).count().get_result(conn)?;
-            if persons > 0 {
+        if let Some(&persons) = plan.existing.as_ref().and_then(|e| persons_of.get(&e.id)) {
+            if persons > 0 && state.contact_type == ContactType::Person {
                 errors.push(FieldError::new(
                     c.field_name("type"),
                     "has_persons",

@@ -11,8 +11,10 @@ use crate::auth::{Caller, Read, Write};
 use crate::conditional::{created, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::error::{ApiResult, Problem};
+use crate::json::JsonObject;
 use crate::pagination::PageParams;
 use crate::startup::AppState;
+use crate::validation::Checker;
 
 /// Filters and paging of `GET /v1/segments`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -45,6 +47,11 @@ pub async fn list_segments(
     params: web::Query<SegmentListParams>,
 ) -> ApiResult<HttpResponse> {
     let page = PageParams { limit: params.limit, cursor: params.cursor.clone() }.validate("segments")?;
+    let mut c = Checker::new();
+    c.max_len("q", params.q.as_deref(), 100);
+    c.date("date_from", params.date_from);
+    c.date("date_to", params.date_to);
+    c.finish()?;
     let filter = SegmentFilter {
         status: params.status.map(|s| if s == SegmentStatus::Logged { "logged" } else { "open" }.to_owned()),
         salesperson_code: params.salesperson_code.clone(),
@@ -66,9 +73,9 @@ pub async fn list_segments(
 pub async fn create_segment(
     _caller: Caller<Write>,
     state: web::Data<AppState>,
-    body: web::Json<CreateSegment>,
+    body: web::Json<JsonObject<CreateSegment>>,
 ) -> ApiResult<HttpResponse> {
-    let input = body.into_inner();
+    let input = body.into_inner().into_inner();
     let view = db::run(&state.pool, move |conn| {
         let id = repo::create_segment(conn, input)?;
         repo::get_segment(conn, id)
@@ -112,9 +119,9 @@ pub async fn patch_segment(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<i64>,
-    body: web::Json<SegmentPatch>,
+    body: web::Json<JsonObject<SegmentPatch>>,
 ) -> ApiResult<HttpResponse> {
-    let (id, if_match, change) = (id.into_inner(), if_match_version(&req)?, body.into_inner());
+    let (id, if_match, change) = (id.into_inner(), if_match_version(&req)?, body.into_inner().into_inner());
     let view = db::run(&state.pool, move |conn| {
         repo::update_segment(conn, id, if_match, change)?;
         repo::get_segment(conn, id)

@@ -12,6 +12,7 @@ use crate::conditional::{if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::domain::CorrespondenceType;
 use crate::error::{ApiResult, Problem};
+use crate::json::JsonObject;
 use crate::pagination::PageParams;
 use crate::startup::AppState;
 
@@ -60,8 +61,8 @@ pub async fn list_segment_lines(
     Ok(HttpResponse::Ok().json(SegmentLineList { items, next_cursor }))
 }
 
-/// Adds contacts by hand: one (`contact_id`) or many (`contact_ids` / `contact_nos`) in one
-/// set-based insert. The same contact may be added more than once (Business Central allows
+/// Adds contacts by hand: one (`contact_id`) or many (`contact_ids` / `contact_nos`, at most
+/// 100,000) with multi-row inserts in one transaction. The same contact may be added more than once (Business Central allows
 /// it; each addition is a line). Unknown or privacy-blocked contacts are refused (422) and
 /// then nothing is added.
 #[utoipa::path(post, path = "/v1/segments/{id}/lines", tag = "segments", request_body = AddLines,
@@ -75,9 +76,9 @@ pub async fn add_segment_lines(
     _caller: Caller<Write>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<AddLines>,
+    body: web::Json<JsonObject<AddLines>>,
 ) -> ApiResult<HttpResponse> {
-    let (id, input) = (id.into_inner(), body.into_inner());
+    let (id, input) = (id.into_inner(), body.into_inner().into_inner());
     let line_ids = db::run(&state.pool, move |conn| lines::add_lines(conn, id, input)).await?;
     let mut response = HttpResponse::Created();
     if let [line_id] = line_ids.as_slice() {
@@ -97,9 +98,9 @@ pub async fn delete_segment_lines(
     _caller: Caller<Write>,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: web::Json<DeleteLines>,
+    body: web::Json<JsonObject<DeleteLines>>,
 ) -> ApiResult<HttpResponse> {
-    let (id, line_ids) = (id.into_inner(), body.into_inner().line_ids);
+    let (id, line_ids) = (id.into_inner(), body.into_inner().into_inner().line_ids);
     db::run(&state.pool, move |conn| lines::delete_lines(conn, id, line_ids)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -109,6 +110,7 @@ pub async fn delete_segment_lines(
     params(("id" = i64, Path, description = "The segment's id"), ("line_id" = i64, Path, description = "The line's id")),
     responses(
         (status = 200, description = "The line", body = SegmentLineResponse, headers(("ETag" = String))),
+        (status = 304, description = "Not modified since the tag in If-None-Match"),
         (status = 404, description = "No such line in this segment", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_segment_line(
     _caller: Caller<Read>,
@@ -136,9 +138,10 @@ pub async fn patch_segment_line(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: web::Json<LinePatch>,
+    body: web::Json<JsonObject<LinePatch>>,
 ) -> ApiResult<HttpResponse> {
-    let ((id, line_id), if_match, change) = (path.into_inner(), if_match_version(&req)?, body.into_inner());
+    let ((id, line_id), if_match, change) =
+        (path.into_inner(), if_match_version(&req)?, body.into_inner().into_inner());
     let line = db::run(&state.pool, move |conn| {
         lines::update_line(conn, id, line_id, if_match, change)?;
         lines::get_line(conn, id, line_id)

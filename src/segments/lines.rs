@@ -11,6 +11,7 @@ use super::effective;
 use super::model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
 use super::repo::{check_references, open_segment};
 use crate::conditional::{check_version, IfMatch};
+use crate::contacts::repo::companies_by_id;
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
 use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
 use crate::domain::CorrespondenceType;
@@ -97,15 +98,7 @@ pub fn list_lines(
 
 /// Adds the contacts' company no and name (one query).
 fn responses(conn: &mut Conn, rows: Vec<LineRow>) -> Result<Vec<SegmentLineResponse>, ApiError> {
-    let ids: Vec<i64> =
-        rows.iter().filter_map(|r| r.contact_company_id).collect::<HashSet<_>>().into_iter().collect();
-    let companies: HashMap<i64, (String, String, i64)> = contacts::table
-        .filter(contacts::id.eq_any(&ids))
-        .select((contacts::id, contacts::no, contacts::name, contacts::version))
-        .load::<(i64, String, String, i64)>(conn)?
-        .into_iter()
-        .map(|(id, no, name, version)| (id, (no, name, version)))
-        .collect();
+    let companies = companies_by_id(conn, rows.iter().filter_map(|r| r.contact_company_id))?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -218,12 +211,19 @@ fn resolve_contacts(
     let unique: Vec<i64> = ids.iter().copied().collect::<HashSet<_>>().into_iter().collect();
     let mut blocked_by_id: HashMap<i64, bool> = HashMap::new();
     for chunk in unique.chunks(MAX_BINDS_PER_LIST) {
-        blocked_by_id.extend(
-            contacts::table
-                .filter(contacts::id.eq_any(chunk))
-                .select((contacts::id, contacts::privacy_blocked))
-                .load::<(i64, bool)>(conn)?,
-        );
+        // FOR SHARE on PostgreSQL: a concurrent write blocking a contact waits for this
+        // transaction, or this one reads the blocked state it committed.
+        macro_rules! query {
+            () => {
+                contacts::table
+                    .filter(contacts::id.eq_any(chunk))
+                    .select((contacts::id, contacts::privacy_blocked))
+            };
+        }
+        blocked_by_id.extend(match conn {
+            Conn::Postgresql(c) => query!().for_share().load::<(i64, bool)>(c)?,
+            Conn::Sqlite(c) => query!().load::<(i64, bool)>(c)?,
+        });
     }
     let mut unknown: Vec<i64> = unique.iter().copied().filter(|id| !blocked_by_id.contains_key(id)).collect();
     let mut blocked: Vec<i64> =

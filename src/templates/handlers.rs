@@ -12,6 +12,7 @@ use crate::code_tables::handlers::location;
 use crate::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::error::{ApiResult, Problem};
+use crate::json::JsonObject;
 use crate::pagination::PageParams;
 use crate::startup::AppState;
 use crate::validation::Checker;
@@ -54,10 +55,10 @@ duration 0, correspondence type `email` (send `null` for none), not ignoring the
 pub async fn create_interaction_template(
     _caller: Caller<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<CreateTemplate>,
+    body: web::Json<JsonObject<CreateTemplate>>,
 ) -> ApiResult<HttpResponse> {
     let mut check = Checker::new();
-    let (code, fields) = body.into_inner().into_fields(&mut check);
+    let (code, fields) = body.into_inner().into_inner().into_fields(&mut check);
     let row = db::run(&state.pool, move |conn| repo::create(conn, &code, &fields, check)).await?;
     let response = TemplateResponse::from(row);
     Ok(created(&location(COLLECTION, &response.code), &etag(&[response.version]), &response))
@@ -105,9 +106,10 @@ pub async fn patch_interaction_template(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<TemplatePath>,
-    body: web::Json<TemplatePatch>,
+    body: web::Json<JsonObject<TemplatePatch>>,
 ) -> ApiResult<HttpResponse> {
-    let (code, if_match, change) = (path.into_inner().code, if_match_version(&req)?, body.into_inner());
+    let (code, if_match, change) =
+        (path.into_inner().code, if_match_version(&req)?, body.into_inner().into_inner());
     let row = db::run(&state.pool, move |conn| repo::update(conn, &code, if_match, change)).await?;
     let response = TemplateResponse::from(row);
     Ok(ok_with_etag(&etag(&[response.version]), &response))

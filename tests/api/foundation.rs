@@ -180,3 +180,32 @@ db_test!(a_missing_key_is_401_even_with_a_malformed_idempotency_key, |app| {
         .unwrap();
     assert_problem(response, 401, "unauthorized").await;
 });
+
+db_test!(a_json_array_where_an_object_belongs_is_422, |app| {
+    let created = assert_json(
+        app.post("/v1/contacts", &json!({"type": "company", "name": "A", "no": "C1"})).await,
+        201,
+    )
+    .await;
+    let path = format!("/v1/contacts/{}", created["id"]);
+    assert_problem(app.patch(&path, &json!(["RENAMED"])).await, 422, "invalid-body").await;
+    assert_problem(app.patch(&path, &json!([])).await, 422, "invalid-body").await;
+    let bulk = app.post("/v1/contacts/bulk", &json!({"items": [["company", "X"]]})).await;
+    assert_problem(bulk, 422, "invalid-body").await;
+    assert_eq!(assert_json(app.get(&path).await, 200).await["no"], "C1");
+});
+
+db_test!(bad_text_and_out_of_range_filters_are_4xx_not_500, |app| {
+    let nul = app.post("/v1/contacts", &json!({"type": "company", "name": "a\u{0}b"})).await;
+    let body = assert_problem(nul, 422, "validation-failed").await;
+    assert_eq!(body["errors"][0]["field"], "name");
+    let long_q = "x".repeat(60_000);
+    assert_problem(app.get(&format!("/v1/contacts?q={long_q}")).await, 422, "validation-failed").await;
+    assert_problem(
+        app.get("/v1/contacts?updated_since=-4715-01-01T00:00:00Z").await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_problem(app.get("/v1/segments?date_from=-4714-01-01").await, 422, "validation-failed").await;
+});

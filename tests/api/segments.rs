@@ -596,3 +596,20 @@ db_test!(dates_outside_years_1_to_9999_are_422, |app| {
     .await;
     assert_eq!(body["errors"][0]["field"], "date");
 });
+
+db_test!(deleting_many_lines_of_a_logged_segment_is_409, |app| {
+    let a = contact(&app, json!({"type": "company", "name": "A"})).await;
+    let s = segment(&app, json!({})).await;
+    let ids = add(&app, &s["id"], json!({"contact_ids": [a]})).await["line_ids"].clone();
+    diesel::update(segments::table.find(s["id"].as_i64().unwrap()))
+        .set(segments::status.eq("logged"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let response = app
+        .request(reqwest::Method::DELETE, &format!("/v1/segments/{}/lines", s["id"]))
+        .json(&json!({"line_ids": ids}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 409, "segment-logged").await;
+});

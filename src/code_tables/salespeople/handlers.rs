@@ -8,6 +8,7 @@ use crate::code_tables::model::CodePath;
 use crate::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::error::{ApiResult, Problem};
+use crate::json::JsonObject;
 use crate::pagination::PageParams;
 use crate::startup::AppState;
 
@@ -61,9 +62,9 @@ pub async fn get_salesperson(
 pub async fn create_salesperson(
     _caller: Caller<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<CreateSalesperson>,
+    body: web::Json<JsonObject<CreateSalesperson>>,
 ) -> ApiResult<HttpResponse> {
-    let new = body.into_inner().validate()?;
+    let new = body.into_inner().into_inner().validate()?;
     let row = db::run(&state.pool, move |conn| repo::create(conn, &new)).await?;
     let response = SalespersonResponse::from(row);
     Ok(created(&location(COLLECTION, &response.code), &etag(&[response.version]), &response))
@@ -89,9 +90,10 @@ pub async fn update_salesperson(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<CodePath>,
-    body: web::Json<UpdateSalesperson>,
+    body: web::Json<JsonObject<UpdateSalesperson>>,
 ) -> ApiResult<HttpResponse> {
-    let (code, if_match, change) = (path.into_inner().code, if_match_version(&req)?, body.into_inner());
+    let (code, if_match, change) =
+        (path.into_inner().code, if_match_version(&req)?, body.into_inner().into_inner());
     let row = db::run(&state.pool, move |conn| repo::update(conn, &code, if_match, change)).await?;
     let response = SalespersonResponse::from(row);
     Ok(ok_with_etag(&etag(&[response.version]), &response))
