@@ -210,7 +210,7 @@ async fn page_reads(port: u16, after_id: i64, raw: &mut dyn FnMut(&str)) -> (Dur
 /// The service's cursor for "after this id" (the format is opaque to clients, not to us).
 fn base64_cursor(id: i64) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("id:{id}"))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("contacts:id:{id}"))
 }
 
 fn migrate(database_url: &str) {

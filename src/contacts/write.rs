@@ -4,7 +4,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable, Text};
 use diesel::upsert::excluded;
 
 use super::model::{
@@ -507,15 +509,33 @@ impl UniqueOwners {
             .into_iter()
             .collect();
         for chunk in unknown.chunks(MAX_BINDS_PER_LIST) {
-            let found: Vec<(Option<String>, i64)> = match field {
-                UniqueField::No => contacts::table
-                    .filter(contacts::no.eq_any(chunk))
-                    .select((contacts::no.nullable(), contacts::id))
-                    .load(conn)?,
-                UniqueField::ExternalId => contacts::table
-                    .filter(contacts::external_id.eq_any(chunk))
-                    .select((contacts::external_id, contacts::id))
-                    .load(conn)?,
+            let column = match field {
+                UniqueField::No => "contacts.no",
+                UniqueField::ExternalId => "contacts.external_id",
+            };
+            // On SQLite an `IN (?, ?, ...)` of 1000 binds is parsed anew for every batch; one
+            // JSON array bound to `json_each` keeps the statement small and cached. PostgreSQL
+            // binds the list as one array already.
+            let found: Vec<(Option<String>, i64)> = if db::is_sqlite(conn) {
+                let values = serde_json::to_string(chunk).map_err(ApiError::internal)?;
+                let in_list = sql::<Bool>(&format!("{column} IN (SELECT value FROM json_each("))
+                    .bind::<Text, _>(values)
+                    .sql("))");
+                contacts::table
+                    .filter(in_list)
+                    .select((sql::<Nullable<Text>>(column), contacts::id))
+                    .load(conn)?
+            } else {
+                match field {
+                    UniqueField::No => contacts::table
+                        .filter(contacts::no.eq_any(chunk))
+                        .select((contacts::no.nullable(), contacts::id))
+                        .load(conn)?,
+                    UniqueField::ExternalId => contacts::table
+                        .filter(contacts::external_id.eq_any(chunk))
+                        .select((contacts::external_id, contacts::id))
+                        .load(conn)?,
+                }
             };
             for value in chunk {
                 self.known.insert((field, value.clone()), None);
