@@ -1,8 +1,10 @@
 //! Contacts: CRUD, lists with filters, links to code tables, and bulk sync.
 
+pub mod checks;
 pub mod handlers;
 pub mod model;
 pub mod repo;
+pub mod state;
 pub mod write;
 
 use crate::routing;

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use std::collections::HashMap;
 
-use super::model::{Contact, ContactLinks, ContactView};
+use super::model::{Contact, ContactView};
+use super::state::ContactLinks;
 use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,

@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::line_model::{AddLines, AddedLines, DeleteLines, LinePatch, SegmentLineList, SegmentLineResponse};
 use super::lines::{self, LineFilter};
-use super::model::{AddLines, AddedLines, DeleteLines, LinePatch, SegmentLineList, SegmentLineResponse};
 use crate::auth::{Caller, Read, Write};
 use crate::conditional::{if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;

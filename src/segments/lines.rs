@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::effective;
-use super::model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
+use super::line_model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
 use super::repo::{check_references, open_segment};
 use crate::conditional::{check_version, IfMatch};
 use crate::contacts::repo::companies_by_id;

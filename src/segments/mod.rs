@@ -4,6 +4,7 @@
 pub mod effective;
 pub mod handlers;
 pub mod line_handlers;
+pub mod line_model;
 pub mod lines;
 pub mod model;
 pub mod repo;
@@ -36,13 +37,13 @@ use crate::domain::Evaluation;
         model::CreateSegment,
         model::SegmentPatch,
         model::SegmentList,
-        model::SegmentLineResponse,
-        model::SegmentLineList,
-        model::LineWarning,
-        model::AddLines,
-        model::AddedLines,
-        model::LinePatch,
-        model::DeleteLines,
+        line_model::SegmentLineResponse,
+        line_model::SegmentLineList,
+        line_model::LineWarning,
+        line_model::AddLines,
+        line_model::AddedLines,
+        line_model::LinePatch,
+        line_model::DeleteLines,
     ))
 )]
 pub struct SegmentsApi;

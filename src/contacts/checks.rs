@@ -1,0 +1,290 @@
+//! The checks a contact write makes as a set before anything is written: references to
+//! salespeople, code tables and companies, and uniqueness of `no` and `external_id`.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Nullable, Text};
+
+use super::state::ContactState;
+use super::write::PlannedWrite;
+use crate::db::schema::{
+    business_relations, contacts, industry_groups, job_responsibilities, mailing_groups, salespeople,
+};
+use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
+use crate::domain::ContactType;
+use crate::error::{ApiError, FieldError};
+use crate::validation::Checker;
+/// Looks up the codes of one code table; answers those that do not exist.
+macro_rules! unknown_codes {
+    ($conn:expr, $table:ident, $codes:expr) => {{
+        let codes: Vec<String> = $codes.iter().cloned().collect();
+        let mut known: HashSet<String> = HashSet::new();
+        for chunk in codes.chunks(MAX_BINDS_PER_LIST) {
+            known.extend(
+                $table::table
+                    .filter($table::code.eq_any(chunk))
+                    .select($table::code)
+                    .load::<String>($conn)?,
+            );
+        }
+        codes.into_iter().filter(|c| !known.contains(c)).collect::<HashSet<String>>()
+    }};
+}
+
+/// Salesperson, link codes and companies must exist; a company must be a company.
+pub(super) fn check_references(
+    conn: &mut Conn,
+    plans: &[PlannedWrite],
+    errors: &mut Vec<FieldError>,
+) -> Result<(), ApiError> {
+    let collect = |f: &dyn Fn(&ContactState) -> Vec<String>| -> BTreeSet<String> {
+        plans.iter().flat_map(|p| f(&p.state)).collect()
+    };
+    let unknown_salespeople =
+        unknown_codes!(conn, salespeople, collect(&|s| s.salesperson_code.iter().cloned().collect()));
+    let unknown_mailing = unknown_codes!(conn, mailing_groups, collect(&|s| s.links.mailing_groups.clone()));
+    let unknown_industry =
+        unknown_codes!(conn, industry_groups, collect(&|s| s.links.industry_groups.clone()));
+    let unknown_relations =
+        unknown_codes!(conn, business_relations, collect(&|s| s.links.business_relations.clone()));
+    let unknown_jobs =
+        unknown_codes!(conn, job_responsibilities, collect(&|s| s.links.job_responsibilities.clone()));
+
+    // Companies named by persons: stored ones, or companies of this batch.
+    let company_nos: Vec<String> = collect(&|s| s.company_no.iter().cloned().collect()).into_iter().collect();
+    let mut stored: HashMap<String, String> = HashMap::new();
+    for chunk in company_nos.chunks(MAX_BINDS_PER_LIST) {
+        // FOR SHARE on PostgreSQL: the named company cannot turn into a person (or go) before
+        // this write commits.
+        macro_rules! query {
+            () => {
+                contacts::table
+                    .filter(contacts::no.eq_any(chunk))
+                    .select((contacts::no, contacts::contact_type))
+            };
+        }
+        stored.extend(match conn {
+            Conn::Postgresql(c) => query!().for_share().load::<(String, String)>(c)?,
+            Conn::Sqlite(c) => query!().load::<(String, String)>(c)?,
+        });
+    }
+    // Companies that this batch would turn into persons: how many persons each still has.
+    let becoming_persons: Vec<i64> = plans
+        .iter()
+        .filter_map(|p| {
+            p.existing.as_ref().filter(|e| {
+                e.state.contact_type == ContactType::Company && p.state.contact_type == ContactType::Person
+            })
+        })
+        .map(|e| e.id)
+        .collect();
+    let mut persons_of: HashMap<i64, i64> = HashMap::new();
+    for chunk in becoming_persons.chunks(MAX_BINDS_PER_LIST) {
+        let counts: Vec<(Option<i64>, i64)> = contacts::table
+            .filter(contacts::company_id.eq_any(chunk))
+            .group_by(contacts::company_id)
+            .select((contacts::company_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        persons_of.extend(counts.into_iter().filter_map(|(id, n)| id.map(|id| (id, n))));
+    }
+    let batch_types: HashMap<&str, ContactType> =
+        plans.iter().filter_map(|p| p.state.no.as_deref().map(|no| (no, p.state.contact_type))).collect();
+    // Numbers this batch renames away no longer name their contact once it is written.
+    let renamed_away: HashSet<&str> = plans
+        .iter()
+        .filter_map(|p| {
+            p.existing
+                .as_ref()
+                .and_then(|e| e.state.no.as_deref())
+                .filter(|old| p.state.no.as_deref() != Some(*old))
+        })
+        .collect();
+
+    for plan in plans {
+        let state = &plan.state;
+        let c = Checker::with_prefix(plan.field_prefix.clone());
+        if let Some(code) = state.salesperson_code.as_ref().filter(|c| unknown_salespeople.contains(*c)) {
+            errors.push(FieldError::new(
+                c.field_name("salesperson_code"),
+                "unknown_code",
+                format!("no salesperson {code}"),
+            ));
+        }
+        for (field, codes, unknown) in [
+            ("mailing_group_codes", &state.links.mailing_groups, &unknown_mailing),
+            ("industry_group_codes", &state.links.industry_groups, &unknown_industry),
+            ("business_relation_codes", &state.links.business_relations, &unknown_relations),
+            ("job_responsibility_codes", &state.links.job_responsibilities, &unknown_jobs),
+        ] {
+            let missing: Vec<&str> =
+                codes.iter().filter(|code| unknown.contains(*code)).map(String::as_str).collect();
+            if !missing.is_empty() {
+                errors.push(FieldError::new(
+                    c.field_name(field),
+                    "unknown_code",
+                    format!("unknown codes: {}", missing.join(", ")),
+                ));
+            }
+        }
+        if let (ContactType::Person, Some(company_no)) = (state.contact_type, &state.company_no) {
+            let company_type = batch_types.get(company_no.as_str()).copied().or_else(|| {
+                let gone = renamed_away.contains(company_no.as_str());
+                stored.get(company_no).filter(|_| !gone).and_then(|t| ContactType::parse(t))
+            });
+            match company_type {
+                None => errors.push(FieldError::new(
+                    c.field_name("company_no"),
+                    "unknown_reference",
+                    format!("no contact with no {company_no}"),
+                )),
+                Some(ContactType::Person) => errors.push(FieldError::new(
+                    c.field_name("company_no"),
+                    "not_a_company",
+                    format!("{company_no} is a person, not a company"),
+                )),
+                Some(ContactType::Company) => {}
+            }
+            if state.no.as_deref() == Some(company_no.as_str()) {
+                errors.push(FieldError::new(
+                    c.field_name("company_no"),
+                    "invalid",
+                    "a contact cannot be its own company",
+                ));
+            }
+        }
+        if let Some(&persons) = plan.existing.as_ref().and_then(|e| persons_of.get(&e.id)) {
+            if persons > 0 && state.contact_type == ContactType::Person {
+                errors.push(FieldError::new(
+                    c.field_name("type"),
+                    "has_persons",
+                    format!("the company has {persons} person(s) and cannot become a person"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `no` and `external_id` must be unique in the batch (422) and in the table (409). Answers
+/// the table clashes; batch repeats go into `errors`.
+pub(super) fn check_uniqueness(
+    conn: &mut Conn,
+    plans: &[PlannedWrite],
+    errors: &mut Vec<FieldError>,
+    owners: &mut UniqueOwners,
+) -> Result<Vec<FieldError>, ApiError> {
+    let mut duplicates = Vec::new();
+    for (field, unique) in [("no", UniqueField::No), ("external_id", UniqueField::ExternalId)] {
+        let value_of = |s: &ContactState| match unique {
+            UniqueField::No => s.no.clone(),
+            UniqueField::ExternalId => s.external_id.clone(),
+        };
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, plan) in plans.iter().enumerate() {
+            if let Some(value) = value_of(&plan.state) {
+                if let Some(first) = seen.insert(value.clone(), i) {
+                    errors.push(FieldError::new(
+                        format!("{}.{field}", plan.field_prefix),
+                        "duplicate_in_batch",
+                        format!("{field} {value} also appears in {}", plans[first].field_prefix),
+                    ));
+                }
+            }
+        }
+        let values: Vec<String> = seen.into_keys().collect();
+        let owners = owners.lookup(conn, unique, &values)?;
+        for plan in plans {
+            let Some(value) = value_of(&plan.state) else { continue };
+            let own_id = plan.existing.as_ref().map(|e| e.id);
+            if let Some(owner) = owners.get(&value).filter(|owner| Some(**owner) != own_id) {
+                let name = if plan.field_prefix.is_empty() {
+                    field.to_owned()
+                } else {
+                    format!("{}.{field}", plan.field_prefix)
+                };
+                duplicates.push(FieldError::new(
+                    name,
+                    "already_exists",
+                    format!("{field} {value} belongs to contact {owner}"),
+                ));
+            }
+        }
+    }
+    Ok(duplicates)
+}
+
+/// A column whose values are unique among contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UniqueField {
+    No,
+    ExternalId,
+}
+
+/// Which contact holds a `no` or `external_id`, looked up once per value and remembered for
+/// the rest of the write (valid because the write transaction excludes other writers).
+#[derive(Debug, Default)]
+pub struct UniqueOwners {
+    known: HashMap<(UniqueField, String), Option<i64>>,
+}
+
+impl UniqueOwners {
+    /// The owners of those `values` that have one; only values not seen before are queried.
+    pub(super) fn lookup(
+        &mut self,
+        conn: &mut Conn,
+        field: UniqueField,
+        values: &[String],
+    ) -> Result<HashMap<String, i64>, ApiError> {
+        let unknown: Vec<String> = values
+            .iter()
+            .filter(|v| !self.known.contains_key(&(field, (*v).clone())))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in unknown.chunks(MAX_BINDS_PER_LIST) {
+            let column = match field {
+                UniqueField::No => "contacts.no",
+                UniqueField::ExternalId => "contacts.external_id",
+            };
+            // On SQLite an `IN (?, ?, ...)` of 1000 binds is parsed anew for every batch; one
+            // JSON array bound to `json_each` keeps the statement small and cached. PostgreSQL
+            // binds the list as one array already.
+            let found: Vec<(Option<String>, i64)> = if db::is_sqlite(conn) {
+                let values = serde_json::to_string(chunk).map_err(ApiError::internal)?;
+                let in_list = sql::<Bool>(&format!("{column} IN (SELECT value FROM json_each("))
+                    .bind::<Text, _>(values)
+                    .sql("))");
+                contacts::table
+                    .filter(in_list)
+                    .select((sql::<Nullable<Text>>(column), contacts::id))
+                    .load(conn)?
+            } else {
+                match field {
+                    UniqueField::No => contacts::table
+                        .filter(contacts::no.eq_any(chunk))
+                        .select((contacts::no.nullable(), contacts::id))
+                        .load(conn)?,
+                    UniqueField::ExternalId => contacts::table
+                        .filter(contacts::external_id.eq_any(chunk))
+                        .select((contacts::external_id, contacts::id))
+                        .load(conn)?,
+                }
+            };
+            for value in chunk {
+                self.known.insert((field, value.clone()), None);
+            }
+            for (value, id) in found {
+                if let Some(value) = value {
+                    self.known.insert((field, value), Some(id));
+                }
+            }
+        }
+        Ok(values
+            .iter()
+            .filter_map(|v| self.known.get(&(field, v.clone())).copied().flatten().map(|id| (v.clone(), id)))
+            .collect())
+    }
+}

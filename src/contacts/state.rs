@@ -1,0 +1,316 @@
+//! The writable state of a contact: what a create, a PATCH or a bulk item makes of it, the
+//! checks that need no database, and the row values it is written as.
+
+use chrono::NaiveDateTime;
+
+use super::model::{Contact, ContactPatch, ContactRowValues, CreateContact};
+use crate::domain::{ContactType, CorrespondenceType};
+use crate::patch;
+use crate::validation::Checker;
+
+/// The codes a contact is linked to, each list sorted and without repeats.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactLinks {
+    pub mailing_groups: Vec<String>,
+    pub industry_groups: Vec<String>,
+    pub business_relations: Vec<String>,
+    pub job_responsibilities: Vec<String>,
+}
+
+/// Everything a client can write about a contact; two equal states mean "unchanged".
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContactState {
+    /// None until the number series assigns one.
+    pub no: Option<String>,
+    pub contact_type: ContactType,
+    pub name: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub surname: Option<String>,
+    pub company_no: Option<String>,
+    pub job_title: Option<String>,
+    pub address: Option<String>,
+    pub address_2: Option<String>,
+    pub city: Option<String>,
+    pub post_code: Option<String>,
+    pub county: Option<String>,
+    pub country_code: Option<String>,
+    pub phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub email: Option<String>,
+    pub language_code: Option<String>,
+    pub salesperson_code: Option<String>,
+    pub territory_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub exclude_from_segment: bool,
+    pub privacy_blocked: bool,
+    pub external_id: Option<String>,
+    pub links: ContactLinks,
+}
+
+impl ContactState {
+    pub fn new(contact_type: ContactType) -> Self {
+        ContactState {
+            no: None,
+            contact_type,
+            name: None,
+            first_name: None,
+            middle_name: None,
+            surname: None,
+            company_no: None,
+            job_title: None,
+            address: None,
+            address_2: None,
+            city: None,
+            post_code: None,
+            county: None,
+            country_code: None,
+            phone: None,
+            mobile_phone: None,
+            email: None,
+            language_code: None,
+            salesperson_code: None,
+            territory_code: None,
+            correspondence_type: None,
+            exclude_from_segment: false,
+            privacy_blocked: false,
+            external_id: None,
+            links: ContactLinks::default(),
+        }
+    }
+
+    /// The state of a stored contact.
+    pub fn of(row: &Contact, company_no: Option<String>, links: ContactLinks) -> Self {
+        ContactState {
+            no: Some(row.no.clone()),
+            contact_type: ContactType::parse(&row.contact_type).unwrap_or(ContactType::Company),
+            name: Some(row.name.clone()),
+            first_name: row.first_name.clone(),
+            middle_name: row.middle_name.clone(),
+            surname: row.surname.clone(),
+            company_no,
+            job_title: row.job_title.clone(),
+            address: row.address.clone(),
+            address_2: row.address_2.clone(),
+            city: row.city.clone(),
+            post_code: row.post_code.clone(),
+            county: row.county.clone(),
+            country_code: row.country_code.clone(),
+            phone: row.phone.clone(),
+            mobile_phone: row.mobile_phone.clone(),
+            email: row.email.clone(),
+            language_code: row.language_code.clone(),
+            salesperson_code: row.salesperson_code.clone(),
+            territory_code: row.territory_code.clone(),
+            correspondence_type: row.correspondence_type.as_deref().and_then(CorrespondenceType::parse),
+            exclude_from_segment: row.exclude_from_segment,
+            privacy_blocked: row.privacy_blocked,
+            external_id: row.external_id.clone(),
+            links,
+        }
+    }
+
+    /// A person's name made of its parts, as BC builds it.
+    fn derived_name(&self) -> Option<String> {
+        let parts: Vec<&str> = [&self.first_name, &self.middle_name, &self.surname]
+            .into_iter()
+            .filter_map(|p| p.as_deref().map(str::trim).filter(|p| !p.is_empty()))
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+
+    /// Applies a change. A person's name follows its parts when it was derived from them
+    /// and the change does not set it.
+    pub fn apply(&mut self, change: ContactPatch, c: &mut Checker) {
+        let name_was_derived = self.contact_type == ContactType::Person
+            && (self.name.is_none() || self.name == self.derived_name());
+        let name_set = change.name.is_some();
+        patch::apply_required(c, "type", &mut self.contact_type, change.contact_type);
+        patch::apply_required(c, "no", &mut self.no, change.no.map(|no| no.map(Some)));
+        patch::apply(&mut self.name, change.name);
+        patch::apply(&mut self.first_name, change.first_name);
+        patch::apply(&mut self.middle_name, change.middle_name);
+        patch::apply(&mut self.surname, change.surname);
+        patch::apply(&mut self.company_no, change.company_no);
+        patch::apply(&mut self.job_title, change.job_title);
+        patch::apply(&mut self.address, change.address);
+        patch::apply(&mut self.address_2, change.address_2);
+        patch::apply(&mut self.city, change.city);
+        patch::apply(&mut self.post_code, change.post_code);
+        patch::apply(&mut self.county, change.county);
+        patch::apply(&mut self.country_code, change.country_code);
+        patch::apply(&mut self.phone, change.phone);
+        patch::apply(&mut self.mobile_phone, change.mobile_phone);
+        patch::apply(&mut self.email, change.email);
+        patch::apply(&mut self.language_code, change.language_code);
+        patch::apply(&mut self.salesperson_code, change.salesperson_code);
+        patch::apply(&mut self.territory_code, change.territory_code);
+        patch::apply(&mut self.correspondence_type, change.correspondence_type);
+        patch::apply(&mut self.external_id, change.external_id);
+        patch::apply_required(
+            c,
+            "exclude_from_segment",
+            &mut self.exclude_from_segment,
+            change.exclude_from_segment,
+        );
+        patch::apply_required(c, "privacy_blocked", &mut self.privacy_blocked, change.privacy_blocked);
+        let links = &mut self.links;
+        for (field, target, codes) in [
+            ("mailing_group_codes", &mut links.mailing_groups, change.mailing_group_codes),
+            ("industry_group_codes", &mut links.industry_groups, change.industry_group_codes),
+            ("business_relation_codes", &mut links.business_relations, change.business_relation_codes),
+            ("job_responsibility_codes", &mut links.job_responsibilities, change.job_responsibility_codes),
+        ] {
+            patch::apply_required(c, field, target, codes);
+            target.sort();
+            target.dedup();
+        }
+        // Empty strings mean "no value" for optional text, so clients need not send null.
+        for field in [
+            &mut self.name,
+            &mut self.first_name,
+            &mut self.middle_name,
+            &mut self.surname,
+            &mut self.company_no,
+            &mut self.email,
+            &mut self.salesperson_code,
+            &mut self.external_id,
+        ] {
+            if field.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *field = None;
+            }
+        }
+        if !name_set && name_was_derived && self.contact_type == ContactType::Person {
+            self.name = self.derived_name();
+        }
+    }
+
+    /// Checks what can be checked without the database (references are checked by the repo).
+    pub fn check(&self, c: &mut Checker) {
+        if let Some(no) = &self.no {
+            c.code("no", no);
+        }
+        match &self.name {
+            Some(name) => c.max_len("name", Some(name), 100),
+            None => c.add("name", "required", "name is required (for persons, or first_name / surname)"),
+        }
+        for (field, value, max) in [
+            ("first_name", &self.first_name, 30),
+            ("middle_name", &self.middle_name, 30),
+            ("surname", &self.surname, 30),
+            ("job_title", &self.job_title, 30),
+            ("address", &self.address, 100),
+            ("address_2", &self.address_2, 50),
+            ("city", &self.city, 30),
+            ("post_code", &self.post_code, 20),
+            ("county", &self.county, 30),
+            ("country_code", &self.country_code, 10),
+            ("phone", &self.phone, 30),
+            ("mobile_phone", &self.mobile_phone, 30),
+            ("language_code", &self.language_code, 10),
+            ("salesperson_code", &self.salesperson_code, 20),
+            ("territory_code", &self.territory_code, 20),
+            ("external_id", &self.external_id, 100),
+        ] {
+            c.max_len(field, value.as_deref(), max);
+        }
+        c.email("email", self.email.as_deref());
+        if self.contact_type == ContactType::Company {
+            if self.company_no.is_some() {
+                c.add("company_no", "not_allowed", "a company cannot belong to a company");
+            }
+            if !self.links.job_responsibilities.is_empty() {
+                c.add("job_responsibility_codes", "not_allowed", "job responsibilities belong to persons");
+            }
+        } else {
+            if !self.links.industry_groups.is_empty() {
+                c.add("industry_group_codes", "not_allowed", "industry groups belong to companies");
+            }
+            if !self.links.business_relations.is_empty() {
+                c.add("business_relation_codes", "not_allowed", "business relations belong to companies");
+            }
+        }
+    }
+
+    /// The row values of this state; `no` and the company id are resolved by the caller.
+    pub fn row_values(
+        &self,
+        no: String,
+        company_id: Option<i64>,
+        version: i64,
+        now: NaiveDateTime,
+    ) -> ContactRowValues {
+        let name = self.name.clone().unwrap_or_default();
+        ContactRowValues {
+            no,
+            contact_type: self.contact_type.as_str().to_owned(),
+            search_name: name.to_lowercase(),
+            name,
+            first_name: self.first_name.clone(),
+            middle_name: self.middle_name.clone(),
+            surname: self.surname.clone(),
+            company_id,
+            job_title: self.job_title.clone(),
+            address: self.address.clone(),
+            address_2: self.address_2.clone(),
+            city: self.city.clone(),
+            post_code: self.post_code.clone(),
+            county: self.county.clone(),
+            country_code: self.country_code.clone(),
+            phone: self.phone.clone(),
+            mobile_phone: self.mobile_phone.clone(),
+            email: self.email.clone(),
+            language_code: self.language_code.clone(),
+            salesperson_code: self.salesperson_code.clone(),
+            territory_code: self.territory_code.clone(),
+            correspondence_type: self.correspondence_type.map(|t| t.as_str().to_owned()),
+            exclude_from_segment: self.exclude_from_segment,
+            privacy_blocked: self.privacy_blocked,
+            external_id: self.external_id.clone(),
+            version,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl CreateContact {
+    /// The state of a new contact: this input applied to an empty one.
+    pub fn into_state(self, c: &mut Checker) -> ContactState {
+        let mut state = ContactState::new(self.contact_type);
+        state.apply(
+            ContactPatch {
+                no: self.no.map(Some),
+                contact_type: Some(Some(self.contact_type)),
+                name: self.name.map(Some),
+                first_name: self.first_name.map(Some),
+                middle_name: self.middle_name.map(Some),
+                surname: self.surname.map(Some),
+                company_no: self.company_no.map(Some),
+                job_title: self.job_title.map(Some),
+                address: self.address.map(Some),
+                address_2: self.address_2.map(Some),
+                city: self.city.map(Some),
+                post_code: self.post_code.map(Some),
+                county: self.county.map(Some),
+                country_code: self.country_code.map(Some),
+                phone: self.phone.map(Some),
+                mobile_phone: self.mobile_phone.map(Some),
+                email: self.email.map(Some),
+                language_code: self.language_code.map(Some),
+                salesperson_code: self.salesperson_code.map(Some),
+                territory_code: self.territory_code.map(Some),
+                correspondence_type: self.correspondence_type.map(Some),
+                exclude_from_segment: self.exclude_from_segment.map(Some),
+                privacy_blocked: self.privacy_blocked.map(Some),
+                external_id: self.external_id.map(Some),
+                mailing_group_codes: self.mailing_group_codes.map(Some),
+                industry_group_codes: self.industry_group_codes.map(Some),
+                business_relation_codes: self.business_relation_codes.map(Some),
+                job_responsibility_codes: self.job_responsibility_codes.map(Some),
+            },
+            c,
+        );
+        state
+    }
+}

@@ -1,0 +1,276 @@
+//! Segment line rows and wire types.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Nullable, Text};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::effective;
+use crate::conditional::etag;
+use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
+use crate::domain::{CorrespondenceType, Evaluation};
+use crate::money::Money;
+use crate::patch;
+
+/// A segment line with its stored overrides and its effective values (see `effective.rs`).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = segment_lines)]
+pub struct LineRow {
+    pub id: i64,
+    pub segment_id: i64,
+    pub contact_id: i64,
+    #[diesel(select_expression = contacts::no)]
+    pub contact_no: String,
+    #[diesel(select_expression = contacts::name)]
+    pub contact_name: String,
+    #[diesel(select_expression = contacts::company_id)]
+    pub contact_company_id: Option<i64>,
+    #[diesel(select_expression = contacts::email)]
+    pub contact_email: Option<String>,
+    #[diesel(select_expression = contacts::privacy_blocked)]
+    pub contact_privacy_blocked: bool,
+    pub description: Option<String>,
+    pub subject: Option<String>,
+    pub interaction_template_code: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<String>,
+    pub date: Option<NaiveDate>,
+    pub salesperson_code: Option<String>,
+    pub cost_cents: Option<i64>,
+    pub duration_min: Option<i64>,
+    #[diesel(embed)]
+    pub effective: EffectiveValues,
+    pub personal_note: Option<String>,
+    pub evaluation: Option<String>,
+    pub attempt_failed: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    #[diesel(select_expression = segments::version)]
+    pub segment_version: i64,
+    #[diesel(select_expression = contacts::version)]
+    pub contact_version: i64,
+    #[diesel(select_expression = interaction_templates::version.nullable())]
+    pub template_version: Option<i64>,
+}
+
+/// A line's effective values, as `effective.rs` computes them.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = segment_lines)]
+pub struct EffectiveValues {
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::DESCRIPTION), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub description: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::SUBJECT), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub subject: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::TEMPLATE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub template_code: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::LANGUAGE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub language_code: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::CORRESPONDENCE_TYPE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub correspondence_type: Option<String>,
+    #[diesel(select_expression = sql::<Date>(effective::DATE), select_expression_type = SqlLiteral<Date>)]
+    pub date: NaiveDate,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::SALESPERSON_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub salesperson_code: Option<String>,
+    #[diesel(select_expression = sql::<BigInt>(effective::COST_CENTS), select_expression_type = SqlLiteral<BigInt>)]
+    pub cost_cents: i64,
+    #[diesel(select_expression = sql::<BigInt>(effective::DURATION_MIN), select_expression_type = SqlLiteral<BigInt>)]
+    pub duration_min: i64,
+}
+
+/// A problem on a line that logging or delivery would meet.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineWarning {
+    /// `no_email` (email line, contact without address), `privacy_blocked`.
+    pub code: String,
+    pub message: String,
+}
+
+/// A segment line: effective values, which of them the line overrides, and warnings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentLineResponse {
+    pub id: i64,
+    pub segment_id: i64,
+    pub contact_id: i64,
+    pub contact_no: String,
+    pub contact_name: String,
+    pub contact_company_no: Option<String>,
+    pub contact_company_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub description: Option<String>,
+    pub subject: Option<String>,
+    pub interaction_template_code: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub date: NaiveDate,
+    pub salesperson_code: Option<String>,
+    #[schema(value_type = String, example = "12.50")]
+    pub cost: Money,
+    pub duration_min: i64,
+    pub personal_note: Option<String>,
+    pub evaluation: Option<Evaluation>,
+    pub attempt_failed: bool,
+    /// Interaction fields this line sets itself; every other one follows the header.
+    pub overridden: Vec<String>,
+    pub warnings: Vec<LineWarning>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The ETag: the line's version, then those of the segment, contact, template and company
+    /// whose values the line shows.
+    #[serde(skip)]
+    pub etag: String,
+}
+
+impl SegmentLineResponse {
+    pub fn new(row: LineRow, company: Option<(String, String, i64)>) -> Self {
+        let etag = etag(&[
+            row.version,
+            row.segment_version,
+            row.contact_version,
+            row.template_version.unwrap_or(0),
+            company.as_ref().map_or(0, |c| c.2),
+        ]);
+        let overridden: Vec<String> = [
+            ("description", row.description.is_some()),
+            ("subject", row.subject.is_some()),
+            ("interaction_template_code", row.interaction_template_code.is_some()),
+            ("language_code", row.language_code.is_some()),
+            ("correspondence_type", row.correspondence_type.is_some()),
+            ("date", row.date.is_some()),
+            ("salesperson_code", row.salesperson_code.is_some()),
+            ("cost", row.cost_cents.is_some()),
+            ("duration_min", row.duration_min.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+        let correspondence_type =
+            row.effective.correspondence_type.as_deref().and_then(CorrespondenceType::parse);
+        let mut warnings = Vec::new();
+        if correspondence_type == Some(CorrespondenceType::Email) && row.contact_email.is_none() {
+            warnings.push(LineWarning {
+                code: "no_email".into(),
+                message: "the line is email but the contact has no email address".into(),
+            });
+        }
+        if row.contact_privacy_blocked {
+            warnings.push(LineWarning {
+                code: "privacy_blocked".into(),
+                message: "the contact is privacy blocked and will not be logged".into(),
+            });
+        }
+        SegmentLineResponse {
+            etag,
+            id: row.id,
+            segment_id: row.segment_id,
+            contact_id: row.contact_id,
+            contact_no: row.contact_no,
+            contact_name: row.contact_name,
+            contact_company_no: company.as_ref().map(|c| c.0.clone()),
+            contact_company_name: company.map(|c| c.1),
+            contact_email: row.contact_email,
+            description: row.effective.description,
+            subject: row.effective.subject,
+            interaction_template_code: row.effective.template_code,
+            language_code: row.effective.language_code,
+            correspondence_type,
+            date: row.effective.date,
+            salesperson_code: row.effective.salesperson_code,
+            cost: Money(row.effective.cost_cents),
+            duration_min: row.effective.duration_min,
+            personal_note: row.personal_note,
+            evaluation: row.evaluation.as_deref().and_then(Evaluation::parse),
+            attempt_failed: row.attempt_failed,
+            overridden,
+            warnings,
+            version: row.version,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A page of lines.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentLineList {
+    pub items: Vec<SegmentLineResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// Contacts to add by hand: exactly one of `contact_id`, `contact_ids`, `contact_nos`.
+/// A contact may be added more than once (as Business Central allows); each time is a line.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddLines {
+    pub contact_id: Option<i64>,
+    pub contact_ids: Option<Vec<i64>>,
+    pub contact_nos: Option<Vec<String>>,
+}
+
+/// The lines added, in input order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedLines {
+    pub added: usize,
+    pub line_ids: Vec<i64>,
+}
+
+/// A change to a line: a value overrides the header, `null` clears the override.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinePatch {
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 100)]
+    pub subject: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
+    pub interaction_template_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 10)]
+    pub language_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<CorrespondenceType>)]
+    pub correspondence_type: Option<Option<CorrespondenceType>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub date: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 20)]
+    pub salesperson_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>, example = "12.50")]
+    pub cost: Option<Option<Money>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub duration_min: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>)]
+    #[schema(max_length = 2000)]
+    pub personal_note: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<Evaluation>)]
+    pub evaluation: Option<Option<Evaluation>>,
+    /// Cannot be null.
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = bool)]
+    pub attempt_failed: Option<Option<bool>>,
+}
+
+/// Lines to delete.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteLines {
+    pub line_ids: Vec<i64>,
+}
