@@ -53,24 +53,26 @@ impl PageParams {
 /// A page request over a list ordered by a text key (code tables are keyed by `code`).
 #[derive(Debug, Clone)]
 pub struct CodePageRequest {
+    /// The list the cursor belongs to, as for [`PageRequest::list`].
+    pub list: String,
     /// Rows come strictly after this code.
     pub after: Option<String>,
     pub limit: i64,
 }
 
 impl PageParams {
-    pub fn validate_code(&self) -> Result<CodePageRequest, ApiError> {
+    pub fn validate_code(&self, list: &str) -> Result<CodePageRequest, ApiError> {
         let PageRequest { limit, .. } = PageParams { limit: self.limit, cursor: None }.validate("")?;
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(cursor) => Some(decode_text(cursor, "code:")?),
+            Some(cursor) => Some(decode_text(cursor, &format!("{list}:code:"))?),
         };
-        Ok(CodePageRequest { after, limit })
+        Ok(CodePageRequest { list: list.to_owned(), after, limit })
     }
 }
 
-pub fn encode_code_cursor(last_code: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("code:{last_code}"))
+pub fn encode_code_cursor(list: &str, last_code: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{list}:code:{last_code}"))
 }
 
 /// Like [`into_page`] for code-keyed lists.
@@ -81,7 +83,7 @@ pub fn into_code_page<T>(
 ) -> (Vec<T>, Option<String>) {
     let more = rows.len() as i64 > page.limit;
     rows.truncate(page.limit as usize);
-    let next = if more { rows.last().map(|r| encode_code_cursor(code(r))) } else { None };
+    let next = if more { rows.last().map(|r| encode_code_cursor(&page.list, code(r))) } else { None };
     (rows, next)
 }
 

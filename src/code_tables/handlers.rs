@@ -20,7 +20,7 @@ async fn list_entries<T: DescribedTable + 'static>(
     state: &AppState,
     query: PageParams,
 ) -> ApiResult<HttpResponse> {
-    let page = query.validate_code()?;
+    let page = query.validate_code(T::NOUN)?;
     let (rows, next_cursor) = db::run(&state.pool, move |conn| repo::list::<T>(conn, &page)).await?;
     let items = rows.into_iter().map(DescribedCodeResponse::from).collect();
     Ok(HttpResponse::Ok().json(DescribedCodeList { items, next_cursor }))

@@ -31,7 +31,8 @@ pub async fn list_interaction_templates(
     query: web::Query<TemplateListParams>,
 ) -> ApiResult<HttpResponse> {
     let params = query.into_inner();
-    let page = PageParams { limit: params.limit, cursor: params.cursor }.validate_code()?;
+    let page =
+        PageParams { limit: params.limit, cursor: params.cursor }.validate_code("interaction-templates")?;
     let filter = TemplateFilter {
         interaction_group_code: params.interaction_group_code,
         information_flow: params.information_flow,

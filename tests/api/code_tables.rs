@@ -619,3 +619,25 @@ db_test!(a_salesperson_has_an_etag_from_its_version_and_honours_if_match_and_if_
     assert_eq!(with_if_match(&app, Method::DELETE, ITEM, "\"3\"", None).await.status(), 204);
     assert_problem(app.get(ITEM).await, 404, "not-found").await;
 });
+
+db_test!(a_cursor_of_one_code_table_is_refused_by_another, |app| {
+    for code in ["A", "B"] {
+        let created = app
+            .request_as(reqwest::Method::POST, "/v1/mailing-groups", Some(&app.admin_key))
+            .json(&serde_json::json!({"code": code, "description": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    let page = crate::helpers::assert_json(app.get("/v1/mailing-groups?limit=1").await, 200).await;
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let next = crate::helpers::assert_json(
+        app.get(&format!("/v1/mailing-groups?limit=1&cursor={cursor}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(next["items"][0]["code"], "B");
+    let other = app.get(&format!("/v1/industry-groups?cursor={cursor}")).await;
+    crate::helpers::assert_problem(other, 422, "validation-failed").await;
+});

@@ -24,7 +24,7 @@ pub async fn list_salespeople(
     state: web::Data<AppState>,
     query: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let page = query.validate_code()?;
+    let page = query.validate_code("salespeople")?;
     let (rows, next_cursor) = db::run(&state.pool, move |conn| repo::list(conn, &page)).await?;
     let items = rows.into_iter().map(SalespersonResponse::from).collect();
     Ok(HttpResponse::Ok().json(SalespersonList { items, next_cursor }))
