@@ -419,3 +419,19 @@ db_test!(a_cursor_of_one_list_is_refused_by_another, |app| {
             .await;
     assert_eq!(body["errors"][0]["field"], "cursor");
 });
+
+db_test!(two_identical_bulk_syncs_at_once_both_succeed, |app| {
+    let items: Vec<Value> = (0..200)
+        .map(|i| json!({"type": "company", "external_id": format!("e{i}"), "name": format!("C{i}")}))
+        .collect();
+    let batch = json!({"items": items});
+    let (a, b) = tokio::join!(app.post("/v1/contacts/bulk", &batch), app.post("/v1/contacts/bulk", &batch));
+    let (a, b) = (assert_json(a, 200).await, assert_json(b, 200).await);
+    let statuses: Vec<&str> =
+        [&a, &b].iter().map(|r| r["results"][0]["status"].as_str().unwrap()).collect::<Vec<_>>();
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["created", "unchanged"]);
+    let count: i64 = crm_segments::db::schema::contacts::table.count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!(count, 200);
+});

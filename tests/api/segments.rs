@@ -613,3 +613,25 @@ db_test!(deleting_many_lines_of_a_logged_segment_is_409, |app| {
         .unwrap();
     assert_problem(response, 409, "segment-logged").await;
 });
+
+db_test!(a_contact_delete_racing_an_add_of_lines_never_fails_the_server, |app| {
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(contact(&app, json!({"type": "company", "name": format!("C{i}")})).await);
+    }
+    let s = segment(&app, json!({})).await;
+    add(&app, &s["id"], json!({"contact_id": ids[0]})).await;
+    let lines_path = format!("/v1/segments/{}/lines", s["id"]);
+    let body = json!({"contact_ids": ids.clone()});
+    let contact_path = format!("/v1/contacts/{}", ids[0]);
+    let (added, deleted) = tokio::join!(app.post(&lines_path, &body), app.delete(&contact_path));
+    let (added, deleted) = (added.status().as_u16(), deleted.status().as_u16());
+    assert!(matches!(added, 201 | 409 | 422), "add answered {added}");
+    assert!(matches!(deleted, 204 | 409), "delete answered {deleted}");
+    let header = assert_json(app.get(&format!("/v1/segments/{}", s["id"])).await, 200).await;
+    assert_eq!(
+        header["no_of_lines"].as_u64().unwrap() as usize,
+        lines(&app, &s["id"]).await.len(),
+        "the counter stays true"
+    );
+});
