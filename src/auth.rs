@@ -4,7 +4,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use base64::Engine;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -37,7 +38,8 @@ impl ApiScope {
         }
     }
 
-    fn parse(text: &str) -> Option<ApiScope> {
+    /// The stored text back to the scope.
+    pub fn parse(text: &str) -> Option<ApiScope> {
         match text {
             "read" => Some(ApiScope::Read),
             "write" => Some(ApiScope::Write),
@@ -165,10 +167,14 @@ impl<S: RequiredScope> FromRequest for Caller<S> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
+        let token = match (req.headers().contains_key(header::AUTHORIZATION), bearer_token(req.headers())) {
+            (_, Some(token)) => Ok(token.to_owned()),
+            (false, None) => Err(ApiError::Unauthorized("missing Authorization: Bearer <API key>".into())),
+            (true, None) => Err(ApiError::Unauthorized("expected Authorization: Bearer <API key>".into())),
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token?;
+            let token = token?.to_owned();
             let hash = hash_key(&token);
             let (name, scope) = if state.admin_key_hash.as_deref() == Some(hash.as_str()) {
                 (ENV_ADMIN_NAME.to_owned(), ApiScope::Admin)
@@ -192,19 +198,11 @@ impl<S: RequiredScope> FromRequest for Caller<S> {
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <API key>".into()))?;
-    let text = value
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("the Authorization header is not readable".into()))?;
-    let (scheme, token) = text
-        .split_once(' ')
-        .ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer <API key>".into()))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized("expected Authorization: Bearer <API key>".into()));
-    }
-    Ok(token.trim().to_owned())
+/// The token of `Authorization: Bearer <token>`, if the header has that form. The one reader of
+/// the header, so that the key the extractor checks is the key idempotency records belong to.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let text = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = text.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }

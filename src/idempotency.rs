@@ -45,7 +45,7 @@ pub async fn replay_or_record<B: MessageBody + 'static>(
     }
     // Without an API key there is no owner to scope the record to, and the handler answers
     // 401 before anything else is said about the request.
-    let Some(owner) = bearer_token(&req).map(auth::hash_key) else {
+    let Some(owner) = auth::bearer_token(req.headers()).map(auth::hash_key) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = match idempotency_key(&req) {
@@ -108,14 +108,6 @@ fn idempotency_key(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
         return Err(invalid("Idempotency-Key must be 1 to 255 visible ASCII characters"));
     }
     Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
-}
-
-/// The token as the auth extractor reads it, so that the record's owner is the key it checks.
-fn bearer_token(req: &ServiceRequest) -> Option<&str> {
-    let text = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = text.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The whole body, refused past `limit` before it is all in memory.

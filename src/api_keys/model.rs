@@ -26,11 +26,8 @@ pub struct ApiKeyResponse {
 
 impl ApiKeyResponse {
     pub fn from_record(r: ApiKeyRecord) -> Self {
-        let scope = match r.scope.as_str() {
-            "admin" => ApiScope::Admin,
-            "write" => ApiScope::Write,
-            _ => ApiScope::Read,
-        };
+        // The migration's CHECK allows only the three scopes; read is the safe reading otherwise.
+        let scope = ApiScope::parse(&r.scope).unwrap_or(ApiScope::Read);
         ApiKeyResponse {
             id: r.id,
             name: r.name,
