@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::db::schema::api_keys;
 use crate::db::{self, Conn};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What a key may do; each scope includes the ones below it.
 #[derive(

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Health of the process or of its database.
 #[derive(Serialize, ToSchema)]

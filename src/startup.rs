@@ -1,6 +1,5 @@
 //! Builds the application: pool, migrations, routes, middleware, and the bound server.
 
-use crate::routing;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,16 +13,11 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::error::{self, ApiError};
+use crate::http::idempotency;
+use crate::http::routing;
 use crate::openapi;
-use crate::{api_keys, auth, code_tables, contacts, health, idempotency, segments, templates};
-
-/// What every handler can reach.
-pub struct AppState {
-    pub pool: Pool,
-    pub settings: Arc<Settings>,
-    /// SHA-256 of `CRM_ADMIN_KEY`, when set.
-    pub admin_key_hash: Option<String>,
-}
+use crate::state::AppState;
+use crate::{api_keys, auth, code_tables, contacts, health, segments, templates};
 
 /// A bound, not yet running server.
 pub struct Application {

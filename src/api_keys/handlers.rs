@@ -4,8 +4,8 @@ use super::model::{ApiKeyList, ApiKeyResponse, CreateApiKey, CreatedApiKey, MeRe
 use crate::auth::{self, Admin, Caller, Read};
 use crate::db;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::json::JsonObject;
-use crate::startup::AppState;
+use crate::http::json::JsonObject;
+use crate::state::AppState;
 
 /// Who the caller is: the key's name and scope.
 #[utoipa::path(get, path = "/v1/me", tag = "api-keys",

@@ -3,7 +3,7 @@
 pub mod handlers;
 pub mod model;
 
-use crate::routing;
+use crate::http::routing;
 use actix_web::web;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -9,12 +9,13 @@ use super::model::{
 };
 use super::repo::{self, DescribedTable};
 use crate::auth::{Admin, Caller, Read};
-use crate::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::error::{ApiResult, Problem};
-use crate::json::JsonObject;
-use crate::pagination::PageParams;
-use crate::startup::AppState;
+use crate::http::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
+use crate::http::json::JsonObject;
+use crate::http::pagination::PageParams;
+use crate::http::urls::location;
+use crate::state::AppState;
 
 async fn list_entries<T: DescribedTable + 'static>(
     state: &AppState,
@@ -67,19 +68,6 @@ async fn delete_entry<T: DescribedTable + 'static>(
     let if_match = if_match_version(req)?;
     db::run(&state.pool, move |conn| repo::delete::<T>(conn, &code, if_match)).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The URL of one entry: the code is percent-encoded, as codes may hold `?`, `#` or `%`.
-pub fn location(collection: &str, code: &str) -> String {
-    let mut url = format!("{collection}/");
-    for byte in code.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            url.push(char::from(byte));
-        } else {
-            url.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    url
 }
 
 /// Declares the five handlers of one code-and-description table, each with its own

@@ -6,7 +6,7 @@ pub mod model;
 pub mod repo;
 pub mod salespeople;
 
-use crate::routing;
+use crate::http::routing;
 use actix_web::web;
 use utoipa::OpenApi;
 

@@ -6,9 +6,9 @@ use diesel::Queryable;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::patch;
+use crate::domain::validation::Checker;
 use crate::error::ApiError;
-use crate::patch;
-use crate::validation::Checker;
 
 /// The longest description a code table accepts.
 const DESCRIPTION_MAX: usize = 100;

@@ -6,10 +6,10 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::model::{DescribedCode, NewDescribedCode, UpdateDescribedCode};
-use crate::conditional::{check_version, IfMatch};
 use crate::db::{self, Conn};
 use crate::error::ApiError;
-use crate::pagination::{into_code_page, CodePageRequest};
+use crate::http::conditional::{check_version, IfMatch};
+use crate::http::pagination::{into_code_page, CodePageRequest};
 
 /// The statements of one code-and-description table.
 pub trait DescribedTable {

@@ -13,9 +13,9 @@ use crate::db::schema::{
     business_relations, contacts, industry_groups, job_responsibilities, mailing_groups, salespeople,
 };
 use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
+use crate::domain::validation::Checker;
 use crate::domain::ContactType;
 use crate::error::{ApiError, FieldError};
-use crate::validation::Checker;
 /// Looks up the codes of one code table; answers those that do not exist.
 macro_rules! unknown_codes {
     ($conn:expr, $table:ident, $codes:expr) => {{

@@ -9,14 +9,14 @@ use super::model::{BulkContacts, BulkResponse, ContactList, ContactPatch, Contac
 use super::repo::{self, ContactFilter};
 use super::write;
 use crate::auth::{Caller, Read, Write};
-use crate::conditional::{created, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
+use crate::domain::validation::Checker;
 use crate::domain::ContactType;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::json::JsonObject;
-use crate::pagination::PageParams;
-use crate::startup::AppState;
-use crate::validation::Checker;
+use crate::http::conditional::{created, if_match_version, ok_with_etag, respond_with_etag};
+use crate::http::json::JsonObject;
+use crate::http::pagination::PageParams;
+use crate::state::AppState;
 
 /// Filters and paging of `GET /v1/contacts`.
 #[derive(Debug, Default, Deserialize, IntoParams)]

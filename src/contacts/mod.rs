@@ -7,7 +7,7 @@ pub mod repo;
 pub mod state;
 pub mod write;
 
-use crate::routing;
+use crate::http::routing;
 use actix_web::web;
 use utoipa::OpenApi;
 

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::state::ContactLinks;
-use crate::conditional::etag;
 use crate::db::schema::contacts;
+use crate::domain::patch;
 use crate::domain::{ContactType, CorrespondenceType};
-use crate::json::JsonObject;
-use crate::patch;
+use crate::http::conditional::etag;
+use crate::http::json::JsonObject;
 
 /// A row of `contacts`.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 
 use super::model::{Contact, ContactView};
 use super::state::ContactLinks;
-use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,
     contact_mailing_groups, contacts, interaction_log_entries, segment_lines, segments,
@@ -16,7 +15,8 @@ use crate::db::schema::{
 use crate::db::{self, Conn};
 use crate::domain::ContactType;
 use crate::error::ApiError;
-use crate::pagination::{into_page, PageRequest};
+use crate::http::conditional::{check_version, IfMatch};
+use crate::http::pagination::{into_page, PageRequest};
 
 /// The filters of `GET /v1/contacts` (and of the lists under code tables).
 #[derive(Debug, Default, Clone)]

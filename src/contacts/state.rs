@@ -4,9 +4,9 @@
 use chrono::NaiveDateTime;
 
 use super::model::{Contact, ContactPatch, ContactRowValues, CreateContact};
+use crate::domain::patch;
+use crate::domain::validation::Checker;
 use crate::domain::{ContactType, CorrespondenceType};
-use crate::patch;
-use crate::validation::Checker;
 
 /// The codes a contact is linked to, each list sorted and without repeats.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

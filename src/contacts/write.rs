@@ -11,16 +11,16 @@ use super::checks::{check_references, check_uniqueness, UniqueField, UniqueOwner
 use super::model::{BulkResult, BulkStatus, ContactPatch, ContactRowValues, ContactUpdateRow, CreateContact};
 use super::repo::with_company_and_links;
 use super::state::ContactState;
-use crate::conditional::{check_version, IfMatch};
+use crate::db::number_series;
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,
     contact_mailing_groups, contacts,
 };
 use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
+use crate::domain::validation::Checker;
 use crate::domain::ContactType;
 use crate::error::{ApiError, FieldError};
-use crate::number_series;
-use crate::validation::Checker;
+use crate::http::conditional::{check_version, IfMatch};
 use crate::with_backend;
 
 /// Rows per multi-row statement: 1000 rows of 28 columns stay under SQLite's 32766 binds.

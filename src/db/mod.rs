@@ -1,5 +1,6 @@
 //! The one connection type over SQLite and PostgreSQL, its pool, migrations and helpers.
 
+pub mod number_series;
 pub mod schema;
 
 use std::time::Duration;

@@ -8,13 +8,13 @@ use utoipa::IntoParams;
 use super::model::{CreateSegment, SegmentList, SegmentPatch, SegmentResponse, SegmentStatus};
 use super::repo::{self, SegmentFilter};
 use crate::auth::{Caller, Read, Write};
-use crate::conditional::{created, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
+use crate::domain::validation::Checker;
 use crate::error::{ApiResult, Problem};
-use crate::json::JsonObject;
-use crate::pagination::PageParams;
-use crate::startup::AppState;
-use crate::validation::Checker;
+use crate::http::conditional::{created, if_match_version, ok_with_etag, respond_with_etag};
+use crate::http::json::JsonObject;
+use crate::http::pagination::PageParams;
+use crate::state::AppState;
 
 /// Filters and paging of `GET /v1/segments`.
 #[derive(Debug, Default, Deserialize, IntoParams)]

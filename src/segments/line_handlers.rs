@@ -8,13 +8,13 @@ use utoipa::IntoParams;
 use super::line_model::{AddLines, AddedLines, DeleteLines, LinePatch, SegmentLineList, SegmentLineResponse};
 use super::lines::{self, LineFilter};
 use crate::auth::{Caller, Read, Write};
-use crate::conditional::{if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::domain::CorrespondenceType;
 use crate::error::{ApiResult, Problem};
-use crate::json::JsonObject;
-use crate::pagination::PageParams;
-use crate::startup::AppState;
+use crate::http::conditional::{if_match_version, ok_with_etag, respond_with_etag};
+use crate::http::json::JsonObject;
+use crate::http::pagination::PageParams;
+use crate::state::AppState;
 
 /// Filters and paging of the line list.
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::effective;
-use crate::conditional::etag;
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
+use crate::domain::money::Money;
+use crate::domain::patch;
 use crate::domain::{CorrespondenceType, Evaluation};
-use crate::money::Money;
-use crate::patch;
+use crate::http::conditional::etag;
 
 /// A segment line with its stored overrides and its effective values (see `effective.rs`).
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -10,16 +10,16 @@ use diesel::sql_types::{Bool, Text};
 use super::effective;
 use super::line_model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
 use super::repo::{check_references, open_segment};
-use crate::conditional::{check_version, IfMatch};
 use crate::contacts::repo::companies_by_id;
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
 use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
+use crate::domain::money::Money;
+use crate::domain::patch;
+use crate::domain::validation::Checker;
 use crate::domain::CorrespondenceType;
 use crate::error::ApiError;
-use crate::money::Money;
-use crate::pagination::{into_page, PageRequest};
-use crate::patch;
-use crate::validation::Checker;
+use crate::http::conditional::{check_version, IfMatch};
+use crate::http::pagination::{into_page, PageRequest};
 use crate::with_backend;
 
 /// Most contacts one request may add by hand.

@@ -9,7 +9,7 @@ pub mod lines;
 pub mod model;
 pub mod repo;
 
-use crate::routing;
+use crate::http::routing;
 use actix_web::web;
 use utoipa::OpenApi;
 

@@ -5,11 +5,11 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::conditional::etag;
 use crate::db::schema::segments;
+use crate::domain::money::Money;
+use crate::domain::patch;
 use crate::domain::{CorrespondenceType, InformationFlow, InitiatedBy};
-use crate::money::Money;
-use crate::patch;
+use crate::http::conditional::etag;
 
 /// A row of `segments`. Template-supplied fields are NULL unless set explicitly.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -7,15 +7,15 @@ use diesel::sql_types::{BigInt, Bool};
 
 use super::effective;
 use super::model::{CreateSegment, Segment, SegmentPatch, SegmentView, TemplateDefaults};
-use crate::conditional::{check_version, IfMatch};
+use crate::db::number_series;
 use crate::db::schema::{interaction_templates, salespeople, segment_lines, segments};
 use crate::db::{self, Conn};
+use crate::domain::money::Money;
+use crate::domain::patch;
+use crate::domain::validation::Checker;
 use crate::error::ApiError;
-use crate::money::Money;
-use crate::number_series;
-use crate::pagination::{into_page, PageRequest};
-use crate::patch;
-use crate::validation::Checker;
+use crate::http::conditional::{check_version, IfMatch};
+use crate::http::pagination::{into_page, PageRequest};
 
 /// The writable header fields, resolved (a create is a change applied to an empty header).
 #[derive(Debug, Clone, Default, PartialEq)]

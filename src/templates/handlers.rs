@@ -8,14 +8,14 @@ use super::model::{
 };
 use super::repo;
 use crate::auth::{Admin, Caller, Read};
-use crate::code_tables::handlers::location;
-use crate::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
+use crate::domain::validation::Checker;
 use crate::error::{ApiResult, Problem};
-use crate::json::JsonObject;
-use crate::pagination::PageParams;
-use crate::startup::AppState;
-use crate::validation::Checker;
+use crate::http::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
+use crate::http::json::JsonObject;
+use crate::http::pagination::PageParams;
+use crate::http::urls::location;
+use crate::state::AppState;
 
 const COLLECTION: &str = "/v1/interaction-templates";
 

@@ -5,7 +5,7 @@ pub mod handlers;
 pub mod model;
 pub mod repo;
 
-use crate::routing;
+use crate::http::routing;
 use actix_web::web;
 use utoipa::OpenApi;
 

@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::interaction_templates;
+use crate::domain::money::Money;
+use crate::domain::patch;
+use crate::domain::validation::Checker;
 use crate::domain::{CorrespondenceType, InformationFlow, InitiatedBy};
-use crate::money::Money;
-use crate::patch;
-use crate::validation::Checker;
 
 const DESCRIPTION_MAX: usize = 100;
 const LANGUAGE_CODE_MAX: usize = 10;

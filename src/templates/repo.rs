@@ -6,14 +6,14 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::model::{Template, TemplateColumns, TemplateFields, TemplateFilter, TemplatePatch};
-use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{
     interaction_groups, interaction_log_entries, interaction_templates, segment_lines, segments,
 };
 use crate::db::{self, Conn};
+use crate::domain::validation::Checker;
 use crate::error::{ApiError, FieldError};
-use crate::pagination::{into_code_page, CodePageRequest};
-use crate::validation::Checker;
+use crate::http::conditional::{check_version, IfMatch};
+use crate::http::pagination::{into_code_page, CodePageRequest};
 
 /// How many segment numbers a 409 detail names before it says "and more".
 const NOS_SHOWN: usize = 5;

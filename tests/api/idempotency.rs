@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use crm_segments::db::schema::idempotency_records as records;
-use crm_segments::idempotency::request_fingerprint;
+use crm_segments::http::idempotency::request_fingerprint;
 use diesel::prelude::*;
 use reqwest::{Method, Response};
 use serde_json::{json, Value};

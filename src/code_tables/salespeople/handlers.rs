@@ -3,14 +3,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::model::{CreateSalesperson, SalespersonList, SalespersonResponse, UpdateSalesperson};
 use super::repo;
 use crate::auth::{Admin, Caller, Read};
-use crate::code_tables::handlers::location;
 use crate::code_tables::model::CodePath;
-use crate::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
 use crate::db;
 use crate::error::{ApiResult, Problem};
-use crate::json::JsonObject;
-use crate::pagination::PageParams;
-use crate::startup::AppState;
+use crate::http::conditional::{created, etag, if_match_version, ok_with_etag, respond_with_etag};
+use crate::http::json::JsonObject;
+use crate::http::pagination::PageParams;
+use crate::http::urls::location;
+use crate::state::AppState;
 
 const COLLECTION: &str = "/v1/salespeople";
 

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::salespeople;
+use crate::domain::patch;
+use crate::domain::validation::Checker;
 use crate::error::ApiError;
-use crate::patch;
-use crate::validation::Checker;
 
 const NAME_MAX: usize = 50;
 const PHONE_MAX: usize = 30;

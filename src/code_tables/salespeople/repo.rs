@@ -5,11 +5,11 @@ use diesel::prelude::*;
 
 use super::model::{NewSalesperson, Salesperson, SalespersonChangeset, UpdateSalesperson};
 use crate::code_tables::repo::{delete_unless_used, not_found};
-use crate::conditional::{check_version, IfMatch};
 use crate::db::schema::{contacts, salespeople, segment_lines, segments};
 use crate::db::{self, Conn};
 use crate::error::ApiError;
-use crate::pagination::{into_code_page, CodePageRequest};
+use crate::http::conditional::{check_version, IfMatch};
+use crate::http::pagination::{into_code_page, CodePageRequest};
 
 const NOUN: &str = "salesperson";
 

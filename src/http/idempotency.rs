@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::db::schema::idempotency_records as records;
 use crate::db::{self, Conn, Pool};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::{auth, with_backend};
 
 /// The request header naming the key.

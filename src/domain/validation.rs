@@ -1,7 +1,7 @@
 //! Field checks that collect every fault of an input before answering.
 
+use crate::domain::money::Money;
 use crate::error::{ApiError, FieldError};
-use crate::money::Money;
 
 /// The longest duration accepted (about 70 days), so sums over many lines stay exact.
 pub const MAX_MINUTES: i64 = 100_000;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use crate::validation::Checker;
+use crate::domain::validation::Checker;
 
 /// For `Option<Option<T>>` fields with `#[serde(default, deserialize_with = "patch::nullable")]`:
 /// absent is `None`, `null` is `Some(None)`, a value is `Some(Some(v))`.
