@@ -9,45 +9,13 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use base64::Engine;
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 
 use crate::db::schema::api_keys;
 use crate::db::{self, Conn};
+pub use crate::domain::ApiScope;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// What a key may do; each scope includes the ones below it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum ApiScope {
-    Read,
-    Write,
-    Admin,
-}
-
-impl ApiScope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApiScope::Read => "read",
-            ApiScope::Write => "write",
-            ApiScope::Admin => "admin",
-        }
-    }
-
-    /// The stored text back to the scope.
-    pub fn parse(text: &str) -> Option<ApiScope> {
-        match text {
-            "read" => Some(ApiScope::Read),
-            "write" => Some(ApiScope::Write),
-            "admin" => Some(ApiScope::Admin),
-            _ => None,
-        }
-    }
-}
 
 /// The name recorded for requests made with `CRM_ADMIN_KEY`.
 pub const ENV_ADMIN_NAME: &str = "admin (CRM_ADMIN_KEY)";
@@ -71,7 +39,7 @@ fn generate_key() -> Result<String, ApiError> {
 pub struct ApiKeyRecord {
     pub id: i64,
     pub name: String,
-    pub scope: String,
+    pub scope: ApiScope,
     pub key_prefix: String,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
@@ -87,7 +55,7 @@ pub fn create_api_key(conn: &mut Conn, name: &str, scope: ApiScope) -> Result<St
     diesel::insert_into(api_keys::table)
         .values((
             api_keys::name.eq(name),
-            api_keys::scope.eq(scope.as_str()),
+            api_keys::scope.eq(scope),
             api_keys::key_hash.eq(hash_key(&key)),
             api_keys::key_prefix.eq(&key[..12]),
             api_keys::created_at.eq(Utc::now().naive_utc()),
@@ -127,7 +95,7 @@ pub fn ensure_initial_admin_key(conn: &mut Conn, env_admin_key: bool) -> Result<
     create_api_key(conn, "initial-admin", ApiScope::Admin).map(Some)
 }
 
-fn find_active_key(conn: &mut Conn, hash: &str) -> Result<Option<(String, String)>, ApiError> {
+fn find_active_key(conn: &mut Conn, hash: &str) -> Result<Option<(String, ApiScope)>, ApiError> {
     Ok(api_keys::table
         .filter(api_keys::key_hash.eq(hash))
         .filter(api_keys::revoked_at.is_null())
@@ -180,11 +148,7 @@ impl<S: RequiredScope> FromRequest for Caller<S> {
                 (ENV_ADMIN_NAME.to_owned(), ApiScope::Admin)
             } else {
                 let found = db::run(&state.pool, move |conn| find_active_key(conn, &hash)).await?;
-                let (name, scope) =
-                    found.ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
-                let scope = ApiScope::parse(&scope)
-                    .ok_or_else(|| ApiError::internal("stored key has no valid scope"))?;
-                (name, scope)
+                found.ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?
             };
             if scope < S::SCOPE {
                 return Err(ApiError::Forbidden(format!(

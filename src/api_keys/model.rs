@@ -26,12 +26,10 @@ pub struct ApiKeyResponse {
 
 impl ApiKeyResponse {
     pub fn from_record(r: ApiKeyRecord) -> Self {
-        // The migration's CHECK allows only the three scopes; read is the safe reading otherwise.
-        let scope = ApiScope::parse(&r.scope).unwrap_or(ApiScope::Read);
         ApiKeyResponse {
             id: r.id,
             name: r.name,
-            scope,
+            scope: r.scope,
             key_prefix: r.key_prefix,
             created_at: r.created_at.and_utc(),
             revoked_at: r.revoked_at.map(|t| t.and_utc()),

@@ -14,6 +14,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, Conn};
 use crate::domain::ContactType;
+use crate::domain::SegmentStatus;
 use crate::error::ApiError;
 use crate::http::conditional::{check_version, IfMatch};
 use crate::http::pagination::{into_page, PageRequest};
@@ -259,7 +260,7 @@ pub fn delete_contact(conn: &mut Conn, id: i64, if_match: IfMatch) -> Result<(),
         let logged: i64 = segment_lines::table
             .inner_join(segments::table)
             .filter(segment_lines::contact_id.eq(id))
-            .filter(segments::status.ne("open"))
+            .filter(segments::status.ne(SegmentStatus::Open))
             .count()
             .get_result(conn)?;
         if logged > 0 {

@@ -1,5 +1,11 @@
-//! Enumerations shared by several resources, stored as text in both databases.
+//! Enumerations stored as text in both databases. Each is a diesel type: reading a stored
+//! value no migration allows is an error, never a silent default.
 
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -7,18 +13,53 @@ use utoipa::ToSchema;
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
+        )]
+        #[diesel(sql_type = Text)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
         impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire text of the value.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
 
-            /// The stored text back to the value (None for text no migration allows).
+            /// The text back to the value (None for text no migration allows).
             pub fn parse(text: &str) -> Option<Self> {
                 match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl<DB> FromSql<Text, DB> for $name
+        where
+            DB: Backend,
+            String: FromSql<Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+                let text = String::from_sql(bytes)?;
+                $name::parse(&text)
+                    .ok_or_else(|| format!("unknown {} {text:?} stored in the database", stringify!($name)).into())
+            }
+        }
+
+        impl<DB> ToSql<Text, DB> for $name
+        where
+            DB: Backend,
+            str: ToSql<Text, DB>,
+        {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DB>) -> serialize::Result {
+                self.as_str().to_sql(out)
             }
         }
     };
@@ -53,4 +94,15 @@ text_enum!(
         Negative => "negative",
         VeryNegative => "very_negative",
     }
+);
+
+text_enum!(
+    /// Whether a segment can still change.
+    SegmentStatus { Open => "open", Logged => "logged" }
+);
+
+text_enum!(
+    /// What a key may do; each scope includes the ones below it.
+    #[derive(PartialOrd, Ord, clap::ValueEnum)]
+    ApiScope { Read => "read", Write => "write", Admin => "admin" }
 );

@@ -5,11 +5,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{CreateSegment, SegmentList, SegmentPatch, SegmentResponse, SegmentStatus};
+use super::model::{CreateSegment, SegmentList, SegmentPatch, SegmentResponse};
 use super::repo::{self, SegmentFilter};
 use crate::auth::{Caller, Read, Write};
 use crate::db;
 use crate::domain::validation::Checker;
+use crate::domain::SegmentStatus;
 use crate::error::{ApiResult, Problem};
 use crate::http::conditional::{created, if_match_version, ok_with_etag, respond_with_etag};
 use crate::http::json::JsonObject;
@@ -53,7 +54,7 @@ pub async fn list_segments(
     c.date("date_to", params.date_to);
     c.finish()?;
     let filter = SegmentFilter {
-        status: params.status.map(|s| if s == SegmentStatus::Logged { "logged" } else { "open" }.to_owned()),
+        status: params.status,
         salesperson_code: params.salesperson_code.clone(),
         interaction_template_code: params.interaction_template_code.clone(),
         date_from: params.date_from,

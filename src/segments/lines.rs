@@ -17,6 +17,7 @@ use crate::domain::money::Money;
 use crate::domain::patch;
 use crate::domain::validation::Checker;
 use crate::domain::CorrespondenceType;
+use crate::domain::SegmentStatus;
 use crate::error::ApiError;
 use crate::http::conditional::{check_version, IfMatch};
 use crate::http::pagination::{into_page, PageRequest};
@@ -252,7 +253,7 @@ fn join(ids: &[i64]) -> String {
 /// Moves the line counter by `delta`, and the header's version with any line change: the
 /// header shows the line count and totals, so its ETag must move with them.
 fn record_line_change(conn: &mut Conn, segment_id: i64, delta: i64) -> Result<(), ApiError> {
-    diesel::update(segments::table.find(segment_id).filter(segments::status.eq("open")))
+    diesel::update(segments::table.find(segment_id).filter(segments::status.eq(SegmentStatus::Open)))
         .set((
             segments::no_of_lines.eq(segments::no_of_lines + delta),
             segments::version.eq(segments::version + 1),

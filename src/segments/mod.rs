@@ -32,7 +32,7 @@ use crate::domain::Evaluation;
     ),
     components(schemas(
         Evaluation,
-        model::SegmentStatus,
+        crate::domain::SegmentStatus,
         model::SegmentResponse,
         model::CreateSegment,
         model::SegmentPatch,

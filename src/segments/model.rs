@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::db::schema::segments;
 use crate::domain::money::Money;
 use crate::domain::patch;
-use crate::domain::{CorrespondenceType, InformationFlow, InitiatedBy};
+use crate::domain::{CorrespondenceType, InformationFlow, InitiatedBy, SegmentStatus};
 use crate::http::conditional::etag;
 
 /// A row of `segments`. Template-supplied fields are NULL unless set explicitly.
@@ -19,7 +19,7 @@ pub struct Segment {
     pub no: String,
     pub description: Option<String>,
     pub search_description: Option<String>,
-    pub status: String,
+    pub status: SegmentStatus,
     pub interaction_template_code: Option<String>,
     pub subject: Option<String>,
     pub language_code: Option<String>,
@@ -59,14 +59,6 @@ pub struct SegmentView {
     pub template: Option<TemplateDefaults>,
     pub total_cost_cents: i64,
     pub total_duration_min: i64,
-}
-
-/// Whether a segment can still change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SegmentStatus {
-    Open,
-    Logged,
 }
 
 /// A segment header with its effective values (explicit, else the template's).
@@ -131,7 +123,7 @@ impl From<SegmentView> for SegmentResponse {
             id: row.id,
             no: row.no,
             description: row.description,
-            status: if row.status == "logged" { SegmentStatus::Logged } else { SegmentStatus::Open },
+            status: row.status,
             interaction_template_code: row.interaction_template_code,
             interaction_group_code: t.and_then(|t| t.interaction_group_code.clone()),
             subject: row.subject,

@@ -13,6 +13,7 @@ use crate::db::{self, Conn};
 use crate::domain::money::Money;
 use crate::domain::patch;
 use crate::domain::validation::Checker;
+use crate::domain::SegmentStatus;
 use crate::error::ApiError;
 use crate::http::conditional::{check_version, IfMatch};
 use crate::http::pagination::{into_page, PageRequest};
@@ -153,7 +154,7 @@ pub fn create_segment(conn: &mut Conn, input: CreateSegment) -> Result<i64, ApiE
                 segments::no.eq(no),
                 segments::search_description.eq(fields.description.as_deref().map(str::to_lowercase)),
                 segments::description.eq(fields.description),
-                segments::status.eq("open"),
+                segments::status.eq(SegmentStatus::Open),
                 segments::interaction_template_code.eq(fields.interaction_template_code),
                 segments::subject.eq(fields.subject),
                 segments::language_code.eq(fields.language_code),
@@ -244,7 +245,7 @@ fn totals(conn: &mut Conn, ids: &[i64]) -> Result<std::collections::HashMap<i64,
 /// Filters of `GET /v1/segments`.
 #[derive(Debug, Default, Clone)]
 pub struct SegmentFilter {
-    pub status: Option<String>,
+    pub status: Option<SegmentStatus>,
     pub salesperson_code: Option<String>,
     pub interaction_template_code: Option<String>,
     pub date_from: Option<NaiveDate>,
@@ -259,7 +260,7 @@ pub fn list_segments(
 ) -> Result<(Vec<SegmentView>, Option<String>), ApiError> {
     let mut query = segments::table.select(Segment::as_select()).into_boxed();
     if let Some(v) = &filter.status {
-        query = query.filter(segments::status.eq(v.clone()));
+        query = query.filter(segments::status.eq(*v));
     }
     if let Some(v) = &filter.salesperson_code {
         query = query.filter(segments::salesperson_code.eq(v.clone()));
@@ -299,7 +300,7 @@ pub fn open_segment(conn: &mut Conn, id: i64) -> Result<Segment, ApiError> {
         Conn::Sqlite(c) => query!().first(c).optional()?,
     }
     .ok_or_else(|| ApiError::not_found(format!("segment {id}")))?;
-    if row.status != "open" {
+    if row.status != SegmentStatus::Open {
         return Err(logged(id));
     }
     Ok(row)

@@ -11,6 +11,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, Conn};
 use crate::domain::validation::Checker;
+use crate::domain::SegmentStatus;
 use crate::error::{ApiError, FieldError};
 use crate::http::conditional::{check_version, IfMatch};
 use crate::http::pagination::{into_code_page, CodePageRequest};
@@ -174,8 +175,8 @@ fn check_group(conn: &mut Conn, group: Option<&str>, c: &mut Checker) -> Result<
 fn usages(conn: &mut Conn, code: &str) -> QueryResult<Vec<String>> {
     let mut places = Vec::new();
     for (status, header_place, line_place) in [
-        ("open", "open segments (header)", "lines of open segments"),
-        ("logged", "logged segments (header)", "lines of logged segments"),
+        (SegmentStatus::Open, "open segments (header)", "lines of open segments"),
+        (SegmentStatus::Logged, "logged segments (header)", "lines of logged segments"),
     ] {
         let headers: Vec<String> = segments::table
             .filter(segments::interaction_template_code.eq(code))
@@ -199,7 +200,7 @@ fn usages(conn: &mut Conn, code: &str) -> QueryResult<Vec<String>> {
         if !lines.is_empty() {
             places.push(list_nos(line_place, lines));
         }
-        if status == "open" {
+        if status == SegmentStatus::Open {
             // Logged history keeps its template: entries name it without a foreign key.
             let entries: i64 = interaction_log_entries::table
                 .filter(interaction_log_entries::interaction_template_code.eq(code))
