@@ -230,42 +230,54 @@ impl From<DieselError> for ApiError {
     }
 }
 
-/// Database errors diesel has no kind for, told apart by their message (diesel does not expose
-/// SQLSTATE): lost lock races are 409 to retry, a busy SQLite is 503, bad values are 422.
+/// Database errors diesel has no kind for. diesel exposes neither PostgreSQL's SQLSTATE nor
+/// SQLite's extended result code for these (it maps them all to `Unknown`), so they are told apart
+/// by the server's fixed message text for each code, in one table: lost lock races (40P01,
+/// 55P03) are 409 to retry, a busy SQLite (SQLITE_BUSY, SQLITE_LOCKED) is 503, bad values (22021,
+/// 22003, 2201B) are 422.
 fn by_message(message: &str) -> Option<ApiError> {
+    const RETRY: &str = "a concurrent request held the same data; retry the request";
     let lower = message.to_lowercase();
-    let retry = "a concurrent request held the same data; retry the request";
-    if lower.contains("deadlock detected") || lower.contains("could not obtain lock") {
-        Some(ApiError::conflict("concurrent-update", retry))
-    } else if lower.contains("database is locked") || lower.contains("database table is locked") {
+    let has = |fragments: &[&str]| fragments.iter().any(|f| lower.contains(f));
+    if has(&["deadlock detected", "could not obtain lock"]) {
+        Some(ApiError::conflict("concurrent-update", RETRY))
+    } else if has(&["database is locked", "database table is locked"]) {
         Some(ApiError::Unavailable("the database is busy with other writes; retry shortly".into()))
-    } else if lower.contains("invalid byte sequence") {
+    } else if has(&["invalid byte sequence"]) {
         Some(ApiError::Unprocessable {
             code: "invalid-text",
             detail: "text must not contain NUL characters".into(),
         })
-    } else if lower.contains("out of range") {
+    } else if has(&["out of range"]) {
         Some(ApiError::Unprocessable {
             code: "out-of-range",
             detail: "a value is out of the range the database can store".into(),
         })
-    } else if lower.contains("pattern too complex") {
+    } else if has(&["pattern too complex"]) {
         Some(ApiError::Unprocessable { code: "invalid-search", detail: "the search text is too long".into() })
     } else {
         None
     }
 }
 
-/// The column a unique violation names: PostgreSQL's detail `Key (no)=(CT1) already exists.`
-/// or SQLite's message `UNIQUE constraint failed: contacts.no`.
+/// The field a unique violation is about. On PostgreSQL, from the constraint's name: our unique
+/// indexes are named `<table>_<column>` in the migrations; a primary key (`<table>_pkey`) names
+/// its columns only in the detail text `Key (code)=(X) already exists.`. SQLite reports neither
+/// a constraint name nor a column apart from its message `UNIQUE constraint failed: contacts.no`.
 fn violated_column(info: &dyn DatabaseErrorInformation) -> Option<String> {
+    if let (Some(constraint), Some(table)) = (info.constraint_name(), info.table_name()) {
+        if let Some(column) = constraint.strip_prefix(table).and_then(|rest| rest.strip_prefix('_')) {
+            if column != "pkey" {
+                return Some(column.to_owned());
+            }
+        }
+    }
     if let Some(details) = info.details() {
         let start = details.find("Key (")? + 5;
         let end = start + details[start..].find(')')?;
         return Some(details[start..end].to_owned());
     }
-    let message = info.message();
-    let columns = message.strip_prefix("UNIQUE constraint failed: ")?;
+    let columns = info.message().strip_prefix("UNIQUE constraint failed: ")?;
     let names: Vec<&str> = columns.split(", ").map(|c| c.rsplit('.').next().unwrap_or(c)).collect();
     Some(names.join(", "))
 }

@@ -2,9 +2,12 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
-use crm_segments::auth::{self, ApiScope};
+use crm_segments::api_keys::repo as api_keys;
 use crm_segments::config::Settings;
+use crm_segments::domain::ApiScope;
+use crm_segments::error::ApiError;
 use crm_segments::openapi;
 use crm_segments::startup::Application;
 use crm_segments::{db, telemetry};
@@ -57,7 +60,7 @@ fn main() -> ExitCode {
         Err(reason) => return fail(&format!("invalid configuration: {reason}")),
     };
     telemetry::init(&settings.log_level, settings.log_format);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let result: anyhow::Result<()> = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Migrate => with_connection(&settings, |conn| {
             let count = db::run_migrations(conn)?;
@@ -72,7 +75,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(reason) => fail(&reason),
+        // `{:#}` prints the whole cause chain on one line: "cannot connect to postgresql: ...".
+        Err(error) => fail(&format!("{error:#}")),
     }
 }
 
@@ -86,34 +90,43 @@ fn openapi_json() -> String {
     openapi::document().to_pretty_json().unwrap_or_default()
 }
 
-fn serve(settings: Settings) -> Result<(), String> {
+fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings.clone())?;
         if let Some(key) = &app.initial_admin_key {
             println!("No API key existed, so an admin key was created. It is shown this once:\n{key}");
         }
         tracing::info!(bind = %settings.bind, port = app.port(), database = settings.database.name(), "listening");
-        app.run_until_stopped().await.map_err(|e| format!("server failed: {e}"))
+        app.run_until_stopped().await.context("server failed")
     })
 }
 
 fn with_connection(
     settings: &Settings,
-    f: impl FnOnce(&mut db::Conn) -> Result<(), String>,
-) -> Result<(), String> {
+    f: impl FnOnce(&mut db::Conn) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let pool = db::build_pool(&settings.database, 1)?;
-    let mut conn = pool.get().map_err(|e| format!("cannot get a database connection: {e}"))?;
+    let mut conn = pool.get().context("cannot get a database connection")?;
     f(&mut conn)
 }
 
-fn api_key_command(conn: &mut db::Conn, action: ApiKeyCommand) -> Result<(), String> {
+/// An API error as the command line reports it: internal errors keep their cause chain (the
+/// server logs it and hides it; here the operator is the one who must see it).
+fn cli_error(error: ApiError) -> anyhow::Error {
+    match error {
+        ApiError::Internal(_) => anyhow::Error::from(error),
+        other => anyhow::anyhow!(other.problem().detail),
+    }
+}
+
+fn api_key_command(conn: &mut db::Conn, action: ApiKeyCommand) -> anyhow::Result<()> {
     match action {
         ApiKeyCommand::Create { name, scope } => {
-            let key = auth::create_api_key(conn, &name, scope).map_err(|e| e.problem().detail)?;
+            let key = api_keys::create_api_key(conn, &name, scope).map_err(cli_error)?;
             println!("{key}");
         }
         ApiKeyCommand::List => {
-            for key in auth::list_api_keys(conn).map_err(|e| e.problem().detail)? {
+            for key in api_keys::list_api_keys(conn).map_err(cli_error)? {
                 let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
@@ -122,9 +135,9 @@ fn api_key_command(conn: &mut db::Conn, action: ApiKeyCommand) -> Result<(), Str
             }
         }
         ApiKeyCommand::Revoke { id_or_name } => {
-            let revoked = auth::revoke_api_key(conn, &id_or_name).map_err(|e| e.problem().detail)?;
+            let revoked = api_keys::revoke_api_key(conn, &id_or_name).map_err(cli_error)?;
             if revoked == 0 {
-                return Err(format!("no active API key with id or name {id_or_name:?}"));
+                anyhow::bail!("no active API key with id or name {id_or_name:?}");
             }
             eprintln!("revoked {revoked} key(s)");
         }

@@ -12,6 +12,7 @@ use crate::{api_keys, code_tables, contacts, health, segments, templates};
 /// the security scheme and the shared problem answers added to every `/v1` operation.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    doc.merge(api_keys::ApiKeysApi::openapi());
     doc.merge(code_tables::CodeTablesApi::openapi());
     doc.merge(contacts::ContactsApi::openapi());
     doc.merge(templates::TemplatesApi::openapi());
@@ -32,10 +33,6 @@ read < write < admin. Every error answers an RFC 9457 `application/problem+json`
     paths(
         health::healthz,
         health::readyz,
-        api_keys::handlers::get_me,
-        api_keys::handlers::list_api_keys,
-        api_keys::handlers::create_api_key,
-        api_keys::handlers::revoke_api_key,
     ),
     components(schemas(Problem, FieldError)),
     security(("bearer" = [])),

@@ -1,6 +1,8 @@
 //! Builds the application: pool, migrations, routes, middleware, and the bound server.
 
 use std::net::TcpListener;
+
+use anyhow::Context;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,7 +19,7 @@ use crate::http::idempotency;
 use crate::http::routing;
 use crate::openapi;
 use crate::state::AppState;
-use crate::{api_keys, auth, code_tables, contacts, health, segments, templates};
+use crate::{api_keys, code_tables, contacts, health, segments, templates};
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -30,21 +32,21 @@ pub struct Application {
 
 impl Application {
     /// Connects, migrates, and binds `settings.bind` (port 0 picks a free port).
-    pub fn build(settings: Settings) -> Result<Application, String> {
+    pub fn build(settings: Settings) -> anyhow::Result<Application> {
         let pool = db::build_pool(&settings.database, settings.pool_size)?;
         let initial_admin_key = {
-            let mut conn = pool.get().map_err(|e| format!("cannot get a database connection: {e}"))?;
+            let mut conn = pool.get().context("cannot get a database connection")?;
             db::run_migrations(&mut conn)?;
-            auth::ensure_initial_admin_key(&mut conn, settings.admin_key.is_some())
-                .map_err(|e| format!("cannot create the initial admin key: {e}"))?
+            api_keys::repo::ensure_initial_admin_key(&mut conn, settings.admin_key.is_some())
+                .context("cannot create the initial admin key")?
         };
         let listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr().context("the listener has no address")?.port();
 
         let state = web::Data::new(AppState {
             pool: pool.clone(),
-            admin_key_hash: settings.admin_key.as_deref().map(auth::hash_key),
+            admin_key_hash: settings.admin_key.as_deref().map(api_keys::key::hash_key),
             settings: Arc::new(settings.clone()),
         });
         let openapi = openapi::document();
@@ -82,7 +84,7 @@ impl Application {
                 })
         })
         .listen(listener)
-        .map_err(|e| format!("cannot start the server: {e}"))?;
+        .context("cannot start the server")?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

@@ -1,7 +1,8 @@
 use actix_web::{web, HttpResponse};
 
 use super::model::{ApiKeyList, ApiKeyResponse, CreateApiKey, CreatedApiKey, MeResponse};
-use crate::auth::{self, Admin, Caller, Read};
+use super::repo;
+use crate::auth::{Admin, Caller, Read};
 use crate::db;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::json::JsonObject;
@@ -18,7 +19,7 @@ pub async fn get_me(caller: Caller<Read>) -> HttpResponse {
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys",
     responses((status = 200, description = "Every key, revoked ones included", body = ApiKeyList)))]
 pub async fn list_api_keys(_caller: Caller<Admin>, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let records = db::run(&state.pool, auth::list_api_keys).await?;
+    let records = db::run(&state.pool, repo::list_api_keys).await?;
     let items = records.into_iter().map(ApiKeyResponse::from_record).collect();
     Ok(HttpResponse::Ok().json(ApiKeyList { items }))
 }
@@ -33,7 +34,7 @@ pub async fn create_api_key(
 ) -> ApiResult<HttpResponse> {
     let CreateApiKey { name, scope } = body.into_inner().into_inner();
     let key_name = name.clone();
-    let key = db::run(&state.pool, move |conn| auth::create_api_key(conn, &key_name, scope)).await?;
+    let key = db::run(&state.pool, move |conn| repo::create_api_key(conn, &key_name, scope)).await?;
     Ok(HttpResponse::Created().json(CreatedApiKey { name, scope, key }))
 }
 
@@ -49,7 +50,7 @@ pub async fn revoke_api_key(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let revoked = db::run(&state.pool, move |conn| auth::revoke_api_key(conn, &id.to_string())).await?;
+    let revoked = db::run(&state.pool, move |conn| repo::revoke_api_key(conn, &id.to_string())).await?;
     if revoked == 0 {
         return Err(ApiError::not_found(format!("active API key {id}")));
     }

@@ -1,8 +1,22 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{ApiKeyRecord, ApiScope};
+use crate::db::schema::api_keys;
+use crate::domain::ApiScope;
+
+/// A stored key as listed (never the key itself).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRecord {
+    pub id: i64,
+    pub name: String,
+    pub scope: ApiScope,
+    pub key_prefix: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
 
 /// The caller's own identity.
 #[derive(Serialize, ToSchema)]

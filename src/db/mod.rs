@@ -6,6 +6,7 @@ pub mod schema;
 use std::time::Duration;
 
 use actix_web::web;
+use anyhow::Context;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
@@ -134,28 +135,28 @@ impl ManageConnection for ConnectionManager {
 }
 
 /// Builds the pool; fails with the database's message when the first connection cannot open.
-pub fn build_pool(backend: &Backend, size: u32) -> Result<Pool, String> {
+pub fn build_pool(backend: &Backend, size: u32) -> anyhow::Result<Pool> {
     let manager = ConnectionManager::new(backend.clone());
     // Open one connection first so that a wrong URL fails at once with its real reason
     // instead of r2d2 retrying for its whole connection timeout.
-    manager.connect().map_err(|e| format!("cannot connect to {}: {e}", backend.name()))?;
+    manager.connect().with_context(|| format!("cannot connect to {}", backend.name()))?;
     r2d2::Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
-        .map_err(|e| format!("cannot build the connection pool: {e}"))
+        .context("cannot build the connection pool")
 }
 
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 /// Runs the pending migrations of the connection's backend; answers how many ran.
-pub fn run_migrations(conn: &mut Conn) -> Result<usize, String> {
+pub fn run_migrations(conn: &mut Conn) -> anyhow::Result<usize> {
     let result = match conn {
         Conn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
         Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
-    result.map_err(|e| format!("migration failed: {e}"))
+    result.map_err(anyhow::Error::from_boxed).context("migration failed")
 }
 
 /// Runs database work on the blocking pool, keeping the request's tracing span.

@@ -58,3 +58,16 @@ fn openapi_prints_the_document_without_a_database() {
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
 }
+
+#[test]
+fn a_startup_failure_prints_its_whole_cause_chain() {
+    let path = std::env::temp_dir().join(format!("crm_cli_garbage_{}.db", std::process::id()));
+    std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+    let output = binary().arg("migrate").env("DATABASE_URL", &path).output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    // The context and the database's own reason, on one line.
+    assert!(stderr.contains("cannot connect to sqlite: file is not a database"), "{stderr}");
+    assert!(!stderr.contains("has been logged"), "{stderr}");
+}

@@ -2,9 +2,10 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crm_segments::auth::{self, ApiScope};
+use crm_segments::api_keys::repo as api_keys;
 use crm_segments::config::Settings;
 use crm_segments::db::Backend;
+use crm_segments::domain::ApiScope;
 use crm_segments::startup::Application;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, RequestBuilder, Response};
@@ -144,8 +145,8 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         let mut conn = pool.get().expect("connection");
-        let write_key = auth::create_api_key(&mut conn, "writer", ApiScope::Write).expect("write key");
-        let read_key = auth::create_api_key(&mut conn, "reader", ApiScope::Read).expect("read key");
+        let write_key = api_keys::create_api_key(&mut conn, "writer", ApiScope::Write).expect("write key");
+        let read_key = api_keys::create_api_key(&mut conn, "reader", ApiScope::Read).expect("read key");
         drop(conn);
         TestApp { address, client: reqwest::Client::new(), admin_key, write_key, read_key, pool, db, test_db }
     }

@@ -50,7 +50,7 @@ fn insert_record(app: &TestApp, key: &str, body: &Value, status: Option<i32>, ex
     let fingerprint = request_fingerprint("POST", "/v1/api-keys", "", body.to_string().as_bytes());
     diesel::insert_into(records::table)
         .values((
-            records::owner.eq(crm_segments::auth::hash_key(&app.admin_key)),
+            records::owner.eq(crm_segments::api_keys::key::hash_key(&app.admin_key)),
             records::idempotency_key.eq(key),
             records::request_hash.eq(fingerprint),
             records::response_status.eq(status),
