@@ -5,6 +5,7 @@ pub mod auth;
 pub mod code_tables;
 pub mod config;
 pub mod contacts;
+pub mod criteria;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -2,6 +2,7 @@
 
 pub mod number_series;
 pub mod schema;
+pub mod sql;
 
 use std::time::Duration;
 
@@ -110,6 +111,14 @@ pub enum ConnectError {
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
 
+// SQLite's own `lower()` knows only ASCII; this one replaces it on every SQLite connection so
+// that case-insensitive filters (`contains`, `starts_with`) are Unicode-aware as on PostgreSQL.
+diesel::define_sql_function! {
+    #[sql_name = "lower"]
+    fn unicode_lower(text: diesel::sql_types::Nullable<diesel::sql_types::Text>)
+        -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
 impl ManageConnection for ConnectionManager {
     type Connection = Conn;
     type Error = ConnectError;
@@ -120,6 +129,9 @@ impl ManageConnection for ConnectionManager {
             Backend::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute(SQLITE_PRAGMAS)?;
+                unicode_lower_utils::register_impl(&mut conn, |text: Option<String>| {
+                    text.map(|t| t.to_lowercase())
+                })?;
                 Ok(Conn::Sqlite(conn))
             }
         }

@@ -106,3 +106,19 @@ text_enum!(
     #[derive(PartialOrd, Ord, clap::ValueEnum)]
     ApiScope { Read => "read", Write => "write", Admin => "admin" }
 );
+
+text_enum!(
+    /// What a criteria action did to the segment's lines.
+    CriteriaActionKind { Add => "add", Remove => "remove", Refine => "refine", Refresh => "refresh" }
+);
+
+text_enum!(
+    /// Where a criteria action came from: a filter sent by the client, replayed saved criteria,
+    /// a reused logged segment, or a refresh of the segment's own actions.
+    CriteriaActionSource {
+        Filter => "filter",
+        SavedCriteria => "saved_criteria",
+        LoggedSegment => "logged_segment",
+        Refresh => "refresh",
+    }
+);

@@ -1,6 +1,7 @@
 //! Segments: headers, and lines that inherit the header's interaction fields unless they
 //! override them.
 
+pub mod criteria_actions;
 pub mod effective;
 pub mod handlers;
 pub mod line_handlers;
@@ -51,6 +52,7 @@ pub struct SegmentsApi;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use handlers::*;
     use line_handlers::*;
+    cfg.configure(criteria_actions::routes);
     cfg.service(routing::resource("/segments").get(list_segments).post(create_segment))
         .service(
             routing::resource("/segments/{id}").get(get_segment).patch(patch_segment).delete(delete_segment),

@@ -7,6 +7,7 @@ mod helpers;
 mod cli;
 mod code_tables;
 mod contacts;
+mod criteria;
 mod foundation;
 mod idempotency;
 mod openapi;

@@ -1,0 +1,6 @@
+//! Filters of criteria actions: the tree and its validation (`filter`), and its compilation to
+//! one SQL predicate over contacts (`compile`). Plain functions, callable without HTTP.
+
+pub mod compile;
+pub mod filter;
+pub mod selection;
