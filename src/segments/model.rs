@@ -1,4 +1,4 @@
-//! Segment header rows and wire types (lines are in `line_model.rs`).
+//! Segment header rows and wire types (lines are in `lines/model.rs`).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;

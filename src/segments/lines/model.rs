@@ -8,12 +8,12 @@ use diesel::sql_types::{BigInt, Date, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::effective;
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
 use crate::domain::money::Money;
 use crate::domain::patch;
 use crate::domain::{CorrespondenceType, Evaluation};
 use crate::http::conditional::etag;
+use crate::segments::effective;
 
 /// A segment line with its stored overrides and its effective values (see `effective.rs`).
 #[derive(Debug, Clone, Queryable, Selectable)]

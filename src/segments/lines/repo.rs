@@ -7,9 +7,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::effective;
-use super::line_model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
-use super::repo::{check_references, open_segment};
+use super::model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
 use crate::contacts::repo::companies_by_id;
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
 use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
@@ -21,6 +19,8 @@ use crate::domain::SegmentStatus;
 use crate::error::ApiError;
 use crate::http::conditional::{check_version, IfMatch};
 use crate::http::pagination::{into_page, PageRequest};
+use crate::segments::effective;
+use crate::segments::repo::{check_references, open_segment};
 use crate::with_backend;
 
 /// Most contacts one request may add by hand.
