@@ -23,7 +23,7 @@ pub struct Segment {
     pub interaction_template_code: Option<String>,
     pub subject: Option<String>,
     pub language_code: Option<String>,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub ignore_contact_correspondence_type: Option<bool>,
     pub date: NaiveDate,
     pub salesperson_code: Option<String>,
@@ -43,11 +43,11 @@ pub struct Segment {
 pub struct TemplateDefaults {
     pub version: i64,
     pub interaction_group_code: Option<String>,
-    pub information_flow: String,
-    pub initiated_by: String,
+    pub information_flow: InformationFlow,
+    pub initiated_by: InitiatedBy,
     pub unit_cost_cents: i64,
     pub unit_duration_min: i64,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub language_code: Option<String>,
     pub ignore_contact_correspondence_type: bool,
 }
@@ -128,11 +128,7 @@ impl From<SegmentView> for SegmentResponse {
             interaction_group_code: t.and_then(|t| t.interaction_group_code.clone()),
             subject: row.subject,
             language_code: row.language_code.or_else(|| t.and_then(|t| t.language_code.clone())),
-            correspondence_type: row
-                .correspondence_type
-                .or_else(|| t.and_then(|t| t.correspondence_type.clone()))
-                .as_deref()
-                .and_then(CorrespondenceType::parse),
+            correspondence_type: row.correspondence_type.or_else(|| t.and_then(|t| t.correspondence_type)),
             ignore_contact_correspondence_type: row
                 .ignore_contact_correspondence_type
                 .or(t.map(|t| t.ignore_contact_correspondence_type))
@@ -141,8 +137,8 @@ impl From<SegmentView> for SegmentResponse {
             salesperson_code: row.salesperson_code,
             unit_cost: Money(row.unit_cost_cents.or(t.map(|t| t.unit_cost_cents)).unwrap_or(0)),
             unit_duration_min: row.unit_duration_min.or(t.map(|t| t.unit_duration_min)).unwrap_or(0),
-            information_flow: t.and_then(|t| InformationFlow::parse(&t.information_flow)),
-            initiated_by: t.and_then(|t| InitiatedBy::parse(&t.initiated_by)),
+            information_flow: t.map(|t| t.information_flow),
+            initiated_by: t.map(|t| t.initiated_by),
             send_as_attachment: row.send_as_attachment,
             from_template,
             no_of_lines: row.no_of_lines,

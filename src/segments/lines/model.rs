@@ -36,7 +36,7 @@ pub struct LineRow {
     pub subject: Option<String>,
     pub interaction_template_code: Option<String>,
     pub language_code: Option<String>,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub date: Option<NaiveDate>,
     pub salesperson_code: Option<String>,
     pub cost_cents: Option<i64>,
@@ -44,7 +44,7 @@ pub struct LineRow {
     #[diesel(embed)]
     pub effective: EffectiveValues,
     pub personal_note: Option<String>,
-    pub evaluation: Option<String>,
+    pub evaluation: Option<Evaluation>,
     pub attempt_failed: bool,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -70,7 +70,7 @@ pub struct EffectiveValues {
     #[diesel(select_expression = sql::<Nullable<Text>>(effective::LANGUAGE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
     pub language_code: Option<String>,
     #[diesel(select_expression = sql::<Nullable<Text>>(effective::CORRESPONDENCE_TYPE), select_expression_type = SqlLiteral<Nullable<Text>>)]
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     #[diesel(select_expression = sql::<Date>(effective::DATE), select_expression_type = SqlLiteral<Date>)]
     pub date: NaiveDate,
     #[diesel(select_expression = sql::<Nullable<Text>>(effective::SALESPERSON_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
@@ -149,8 +149,7 @@ impl SegmentLineResponse {
         .filter(|(_, set)| *set)
         .map(|(name, _)| name.to_owned())
         .collect();
-        let correspondence_type =
-            row.effective.correspondence_type.as_deref().and_then(CorrespondenceType::parse);
+        let correspondence_type = row.effective.correspondence_type;
         let mut warnings = Vec::new();
         if correspondence_type == Some(CorrespondenceType::Email) && row.contact_email.is_none() {
             warnings.push(LineWarning {
@@ -184,7 +183,7 @@ impl SegmentLineResponse {
             cost: Money(row.effective.cost_cents),
             duration_min: row.effective.duration_min,
             personal_note: row.personal_note,
-            evaluation: row.evaluation.as_deref().and_then(Evaluation::parse),
+            evaluation: row.evaluation,
             attempt_failed: row.attempt_failed,
             overridden,
             warnings,

@@ -14,8 +14,7 @@ use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
 use crate::domain::money::Money;
 use crate::domain::patch;
 use crate::domain::validation::Checker;
-use crate::domain::CorrespondenceType;
-use crate::domain::SegmentStatus;
+use crate::domain::{CorrespondenceType, Evaluation, SegmentStatus};
 use crate::error::ApiError;
 use crate::http::conditional::{check_version, IfMatch};
 use crate::http::pagination::{into_page, PageRequest};
@@ -82,7 +81,7 @@ pub fn list_lines(
     }
     if let Some(t) = filter.correspondence_type {
         let expression = format!("({}) = ", effective::CORRESPONDENCE_TYPE);
-        query = query.filter(sql::<Bool>(&expression).bind::<Text, _>(t.as_str()));
+        query = query.filter(sql::<Bool>(&expression).bind::<Text, _>(t));
     }
     match filter.has_email {
         Some(true) => query = query.filter(contacts::email.is_not_null()),
@@ -271,13 +270,13 @@ struct LineOverrides {
     subject: Option<String>,
     interaction_template_code: Option<String>,
     language_code: Option<String>,
-    correspondence_type: Option<String>,
+    correspondence_type: Option<CorrespondenceType>,
     date: Option<chrono::NaiveDate>,
     salesperson_code: Option<String>,
     cost_cents: Option<i64>,
     duration_min: Option<i64>,
     personal_note: Option<String>,
-    evaluation: Option<String>,
+    evaluation: Option<Evaluation>,
     attempt_failed: bool,
 }
 
@@ -305,16 +304,13 @@ pub fn update_line(
         patch::apply(&mut line.subject, change.subject);
         patch::apply(&mut line.interaction_template_code, change.interaction_template_code);
         patch::apply(&mut line.language_code, change.language_code);
-        patch::apply(
-            &mut line.correspondence_type,
-            change.correspondence_type.map(|t| t.map(|t| t.as_str().to_owned())),
-        );
+        patch::apply(&mut line.correspondence_type, change.correspondence_type);
         patch::apply(&mut line.date, change.date);
         patch::apply(&mut line.salesperson_code, change.salesperson_code);
         patch::apply(&mut line.cost_cents, change.cost.map(|m| m.map(Money::cents)));
         patch::apply(&mut line.duration_min, change.duration_min);
         patch::apply(&mut line.personal_note, change.personal_note);
-        patch::apply(&mut line.evaluation, change.evaluation.map(|e| e.map(|e| e.as_str().to_owned())));
+        patch::apply(&mut line.evaluation, change.evaluation);
         let mut c = Checker::new();
         patch::apply_required(&mut c, "attempt_failed", &mut line.attempt_failed, change.attempt_failed);
         c.max_len("description", line.description.as_deref(), 100);
