@@ -38,6 +38,23 @@ pub struct Segment {
     pub updated_at: NaiveDateTime,
 }
 
+impl Segment {
+    /// The template-supplied fields the header does not set, by their wire names.
+    fn fields_left_to_template(&self) -> Vec<String> {
+        [
+            ("language_code", self.language_code.is_some()),
+            ("correspondence_type", self.correspondence_type.is_some()),
+            ("ignore_contact_correspondence_type", self.ignore_contact_correspondence_type.is_some()),
+            ("unit_cost", self.unit_cost_cents.is_some()),
+            ("unit_duration_min", self.unit_duration_min.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| !set)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+    }
+}
+
 /// What a template supplies to a header that does not set it.
 #[derive(Debug, Clone, Queryable)]
 pub struct TemplateDefaults {
@@ -107,17 +124,7 @@ impl From<SegmentView> for SegmentResponse {
     fn from(v: SegmentView) -> Self {
         let SegmentView { row, template, total_cost_cents, total_duration_min } = v;
         let t = template.as_ref();
-        let mut from_template = Vec::new();
-        let mut inherit = |field: &str, explicit: bool| {
-            if !explicit && t.is_some() {
-                from_template.push(field.to_owned());
-            }
-        };
-        inherit("language_code", row.language_code.is_some());
-        inherit("correspondence_type", row.correspondence_type.is_some());
-        inherit("ignore_contact_correspondence_type", row.ignore_contact_correspondence_type.is_some());
-        inherit("unit_cost", row.unit_cost_cents.is_some());
-        inherit("unit_duration_min", row.unit_duration_min.is_some());
+        let from_template = if t.is_some() { row.fields_left_to_template() } else { Vec::new() };
         SegmentResponse {
             etag: etag(&[row.version, t.map_or(0, |t| t.version)]),
             id: row.id,
