@@ -1,4 +1,4 @@
-//! Segment line rows and wire types.
+//! Segment line rows, their insert and change forms, and their wire types.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::sql;
