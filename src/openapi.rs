@@ -17,7 +17,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(contacts::ContactsApi::openapi());
     doc.merge(templates::TemplatesApi::openapi());
     doc.merge(segments::SegmentsApi::openapi());
-    doc.merge(segments::criteria_actions::CriteriaActionsApi::openapi());
     SecurityAndProblems.modify(&mut doc);
     doc
 }

@@ -1,11 +1,9 @@
-//! Segments: headers, and lines that inherit the header's interaction fields unless they
-//! override them.
+//! Segments, under `/v1/segments` and `/v1/segments/{id}`: headers, and (in `lines/`) lines
+//! that inherit the header's interaction fields unless they override them.
 
 pub mod criteria_actions;
 pub mod effective;
 pub mod handlers;
-pub mod line_handlers;
-pub mod line_model;
 pub mod lines;
 pub mod model;
 pub mod repo;
@@ -14,59 +12,41 @@ use crate::http::routing;
 use actix_web::web;
 use utoipa::OpenApi;
 
-use crate::domain::Evaluation;
+use self::handlers as h;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(
-        handlers::list_segments,
-        handlers::create_segment,
-        handlers::get_segment,
-        handlers::patch_segment,
-        handlers::delete_segment,
-        line_handlers::list_segment_lines,
-        line_handlers::add_segment_lines,
-        line_handlers::delete_segment_lines,
-        line_handlers::get_segment_line,
-        line_handlers::patch_segment_line,
-        line_handlers::delete_segment_line,
-    ),
+    paths(h::list_segments, h::create_segment, h::get_segment, h::patch_segment, h::delete_segment),
     components(schemas(
-        Evaluation,
         crate::domain::SegmentStatus,
         model::SegmentResponse,
         model::CreateSegment,
         model::SegmentPatch,
         model::SegmentList,
-        line_model::SegmentLineResponse,
-        line_model::SegmentLineList,
-        line_model::LineWarning,
-        line_model::AddLines,
-        line_model::AddedLines,
-        line_model::LinePatch,
-        line_model::DeleteLines,
     ))
 )]
+struct HeadersApi;
+
+/// The segments' part of the document: the headers' paths and schemas, then the lines' and the criteria actions'.
 pub struct SegmentsApi;
 
+impl OpenApi for SegmentsApi {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        HeadersApi::openapi()
+            .merge_from(lines::LinesApi::openapi())
+            .merge_from(criteria_actions::CriteriaActionsApi::openapi())
+    }
+}
+
+/// `web::resource` per URL, so that a method a URL does not serve answers 405.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use handlers::*;
-    use line_handlers::*;
-    cfg.configure(criteria_actions::routes);
-    cfg.service(routing::resource("/segments").get(list_segments).post(create_segment))
+    cfg.service(routing::resource("/segments").get(h::list_segments).post(h::create_segment))
         .service(
-            routing::resource("/segments/{id}").get(get_segment).patch(patch_segment).delete(delete_segment),
+            routing::resource("/segments/{id}")
+                .get(h::get_segment)
+                .patch(h::patch_segment)
+                .delete(h::delete_segment),
         )
-        .service(
-            routing::resource("/segments/{id}/lines")
-                .get(list_segment_lines)
-                .post(add_segment_lines)
-                .delete(delete_segment_lines),
-        )
-        .service(
-            routing::resource("/segments/{id}/lines/{line_id}")
-                .get(get_segment_line)
-                .patch(patch_segment_line)
-                .delete(delete_segment_line),
-        );
+        .configure(lines::routes)
+        .configure(criteria_actions::routes);
 }

@@ -1,4 +1,4 @@
-//! Segment header rows and wire types (lines are in `line_model.rs`).
+//! Segment header rows and wire types (lines are in `lines/model.rs`).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -23,7 +23,7 @@ pub struct Segment {
     pub interaction_template_code: Option<String>,
     pub subject: Option<String>,
     pub language_code: Option<String>,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub ignore_contact_correspondence_type: Option<bool>,
     pub date: NaiveDate,
     pub salesperson_code: Option<String>,
@@ -38,16 +38,33 @@ pub struct Segment {
     pub updated_at: NaiveDateTime,
 }
 
+impl Segment {
+    /// The template-supplied fields the header does not set, by their wire names.
+    fn fields_left_to_template(&self) -> Vec<String> {
+        [
+            ("language_code", self.language_code.is_some()),
+            ("correspondence_type", self.correspondence_type.is_some()),
+            ("ignore_contact_correspondence_type", self.ignore_contact_correspondence_type.is_some()),
+            ("unit_cost", self.unit_cost_cents.is_some()),
+            ("unit_duration_min", self.unit_duration_min.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| !set)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+    }
+}
+
 /// What a template supplies to a header that does not set it.
 #[derive(Debug, Clone, Queryable)]
 pub struct TemplateDefaults {
     pub version: i64,
     pub interaction_group_code: Option<String>,
-    pub information_flow: String,
-    pub initiated_by: String,
+    pub information_flow: InformationFlow,
+    pub initiated_by: InitiatedBy,
     pub unit_cost_cents: i64,
     pub unit_duration_min: i64,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub language_code: Option<String>,
     pub ignore_contact_correspondence_type: bool,
 }
@@ -107,17 +124,7 @@ impl From<SegmentView> for SegmentResponse {
     fn from(v: SegmentView) -> Self {
         let SegmentView { row, template, total_cost_cents, total_duration_min } = v;
         let t = template.as_ref();
-        let mut from_template = Vec::new();
-        let mut inherit = |field: &str, explicit: bool| {
-            if !explicit && t.is_some() {
-                from_template.push(field.to_owned());
-            }
-        };
-        inherit("language_code", row.language_code.is_some());
-        inherit("correspondence_type", row.correspondence_type.is_some());
-        inherit("ignore_contact_correspondence_type", row.ignore_contact_correspondence_type.is_some());
-        inherit("unit_cost", row.unit_cost_cents.is_some());
-        inherit("unit_duration_min", row.unit_duration_min.is_some());
+        let from_template = if t.is_some() { row.fields_left_to_template() } else { Vec::new() };
         SegmentResponse {
             etag: etag(&[row.version, t.map_or(0, |t| t.version)]),
             id: row.id,
@@ -128,11 +135,7 @@ impl From<SegmentView> for SegmentResponse {
             interaction_group_code: t.and_then(|t| t.interaction_group_code.clone()),
             subject: row.subject,
             language_code: row.language_code.or_else(|| t.and_then(|t| t.language_code.clone())),
-            correspondence_type: row
-                .correspondence_type
-                .or_else(|| t.and_then(|t| t.correspondence_type.clone()))
-                .as_deref()
-                .and_then(CorrespondenceType::parse),
+            correspondence_type: row.correspondence_type.or_else(|| t.and_then(|t| t.correspondence_type)),
             ignore_contact_correspondence_type: row
                 .ignore_contact_correspondence_type
                 .or(t.map(|t| t.ignore_contact_correspondence_type))
@@ -141,8 +144,8 @@ impl From<SegmentView> for SegmentResponse {
             salesperson_code: row.salesperson_code,
             unit_cost: Money(row.unit_cost_cents.or(t.map(|t| t.unit_cost_cents)).unwrap_or(0)),
             unit_duration_min: row.unit_duration_min.or(t.map(|t| t.unit_duration_min)).unwrap_or(0),
-            information_flow: t.and_then(|t| InformationFlow::parse(&t.information_flow)),
-            initiated_by: t.and_then(|t| InitiatedBy::parse(&t.initiated_by)),
+            information_flow: t.map(|t| t.information_flow),
+            initiated_by: t.map(|t| t.initiated_by),
             send_as_attachment: row.send_as_attachment,
             from_template,
             no_of_lines: row.no_of_lines,

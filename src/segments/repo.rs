@@ -13,7 +13,7 @@ use crate::db::{self, Conn};
 use crate::domain::money::Money;
 use crate::domain::patch;
 use crate::domain::validation::Checker;
-use crate::domain::SegmentStatus;
+use crate::domain::{CorrespondenceType, SegmentStatus};
 use crate::error::ApiError;
 use crate::http::conditional::{check_version, IfMatch};
 use crate::http::pagination::{into_page, PageRequest};
@@ -25,7 +25,7 @@ struct HeaderFields {
     interaction_template_code: Option<String>,
     subject: Option<String>,
     language_code: Option<String>,
-    correspondence_type: Option<String>,
+    correspondence_type: Option<CorrespondenceType>,
     ignore_contact_correspondence_type: Option<bool>,
     date: Option<NaiveDate>,
     salesperson_code: Option<String>,
@@ -41,7 +41,7 @@ impl HeaderFields {
             interaction_template_code: row.interaction_template_code.clone(),
             subject: row.subject.clone(),
             language_code: row.language_code.clone(),
-            correspondence_type: row.correspondence_type.clone(),
+            correspondence_type: row.correspondence_type,
             ignore_contact_correspondence_type: row.ignore_contact_correspondence_type,
             date: Some(row.date),
             salesperson_code: row.salesperson_code.clone(),
@@ -70,10 +70,7 @@ impl HeaderFields {
         patch::apply(&mut self.interaction_template_code, p.interaction_template_code);
         patch::apply(&mut self.subject, p.subject);
         patch::apply(&mut self.language_code, p.language_code);
-        patch::apply(
-            &mut self.correspondence_type,
-            p.correspondence_type.map(|t| t.map(|t| t.as_str().to_owned())),
-        );
+        patch::apply(&mut self.correspondence_type, p.correspondence_type);
         patch::apply(&mut self.ignore_contact_correspondence_type, p.ignore_contact_correspondence_type);
         patch::apply_required(c, "date", &mut self.date, p.date.map(|d| d.map(Some)));
         patch::apply(&mut self.salesperson_code, p.salesperson_code);

@@ -21,11 +21,11 @@ pub struct Template {
     pub code: String,
     pub interaction_group_code: Option<String>,
     pub description: String,
-    pub information_flow: String,
-    pub initiated_by: String,
+    pub information_flow: InformationFlow,
+    pub initiated_by: InitiatedBy,
     pub unit_cost_cents: i64,
     pub unit_duration_min: i64,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub language_code: Option<String>,
     pub ignore_contact_correspondence_type: bool,
     pub version: i64,
@@ -64,17 +64,16 @@ impl TemplateFields {
         }
     }
 
-    /// The fields of a stored row (the columns' CHECK constraints admit only known values).
+    /// The fields of a stored row.
     pub fn of(row: &Template) -> Self {
         TemplateFields {
             interaction_group_code: row.interaction_group_code.clone(),
             description: row.description.clone(),
-            information_flow: InformationFlow::parse(&row.information_flow)
-                .unwrap_or(InformationFlow::Outbound),
-            initiated_by: InitiatedBy::parse(&row.initiated_by).unwrap_or(InitiatedBy::Us),
+            information_flow: row.information_flow,
+            initiated_by: row.initiated_by,
             unit_cost: Money(row.unit_cost_cents),
             unit_duration_min: row.unit_duration_min,
-            correspondence_type: row.correspondence_type.as_deref().and_then(CorrespondenceType::parse),
+            correspondence_type: row.correspondence_type,
             language_code: row.language_code.clone(),
             ignore_contact_correspondence_type: row.ignore_contact_correspondence_type,
         }
@@ -211,11 +210,11 @@ pub struct CreateTemplate {
     pub description: String,
     /// Default `outbound`.
     #[serde(default)]
-    #[schema(default = "outbound")]
+    #[schema(default = json!(InformationFlow::Outbound))]
     pub information_flow: Option<InformationFlow>,
     /// Default `us`.
     #[serde(default)]
-    #[schema(default = "us")]
+    #[schema(default = json!(InitiatedBy::Us))]
     pub initiated_by: Option<InitiatedBy>,
     /// At least 0, at most two decimals, as a string (`"12.50"`) or a number; default `"0.00"`.
     #[serde(default)]
@@ -227,7 +226,7 @@ pub struct CreateTemplate {
     pub unit_duration_min: Option<i64>,
     /// `email` when omitted (as in BC); `null` for none.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<CorrespondenceType>, default = "email")]
+    #[schema(value_type = Option<CorrespondenceType>, default = json!(CorrespondenceType::Email))]
     pub correspondence_type: Option<Option<CorrespondenceType>>,
     /// At most 10 characters.
     #[serde(default)]
@@ -323,11 +322,11 @@ impl TemplatePatch {
 pub struct TemplateColumns<'a> {
     pub interaction_group_code: Option<&'a str>,
     pub description: &'a str,
-    pub information_flow: &'static str,
-    pub initiated_by: &'static str,
+    pub information_flow: InformationFlow,
+    pub initiated_by: InitiatedBy,
     pub unit_cost_cents: i64,
     pub unit_duration_min: i64,
-    pub correspondence_type: Option<&'static str>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub language_code: Option<&'a str>,
     pub ignore_contact_correspondence_type: bool,
 }
@@ -337,11 +336,11 @@ impl<'a> From<&'a TemplateFields> for TemplateColumns<'a> {
         TemplateColumns {
             interaction_group_code: f.interaction_group_code.as_deref(),
             description: &f.description,
-            information_flow: f.information_flow.as_str(),
-            initiated_by: f.initiated_by.as_str(),
+            information_flow: f.information_flow,
+            initiated_by: f.initiated_by,
             unit_cost_cents: f.unit_cost.cents(),
             unit_duration_min: f.unit_duration_min,
-            correspondence_type: f.correspondence_type.map(CorrespondenceType::as_str),
+            correspondence_type: f.correspondence_type,
             language_code: f.language_code.as_deref(),
             ignore_contact_correspondence_type: f.ignore_contact_correspondence_type,
         }

@@ -39,7 +39,7 @@ pub fn list(
         query = query.filter(interaction_templates::interaction_group_code.eq(group.clone()));
     }
     if let Some(flow) = filter.information_flow {
-        query = query.filter(interaction_templates::information_flow.eq(flow.as_str()));
+        query = query.filter(interaction_templates::information_flow.eq(flow));
     }
     if let Some(after) = &page.after {
         query = query.filter(interaction_templates::code.gt(after.clone()));

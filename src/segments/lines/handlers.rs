@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::line_model::{AddLines, AddedLines, DeleteLines, LinePatch, SegmentLineList, SegmentLineResponse};
-use super::lines::{self, LineFilter};
+use super::model::{AddLines, AddedLines, DeleteLines, LinePatch, SegmentLineList, SegmentLineResponse};
+use super::repo::{self, LineFilter};
 use crate::auth::{Caller, Read, Write};
 use crate::db;
 use crate::domain::CorrespondenceType;
@@ -57,7 +57,7 @@ pub async fn list_segment_lines(
     };
     let id = id.into_inner();
     let (items, next_cursor) =
-        db::run(&state.pool, move |conn| lines::list_lines(conn, id, &filter, page)).await?;
+        db::run(&state.pool, move |conn| repo::list_lines(conn, id, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(SegmentLineList { items, next_cursor }))
 }
 
@@ -79,7 +79,7 @@ pub async fn add_segment_lines(
     body: web::Json<JsonObject<AddLines>>,
 ) -> ApiResult<HttpResponse> {
     let (id, input) = (id.into_inner(), body.into_inner().into_inner());
-    let line_ids = db::run(&state.pool, move |conn| lines::add_lines(conn, id, input)).await?;
+    let line_ids = db::run(&state.pool, move |conn| repo::add_lines(conn, id, input)).await?;
     let mut response = HttpResponse::Created();
     if let [line_id] = line_ids.as_slice() {
         response.insert_header((header::LOCATION, format!("/v1/segments/{id}/lines/{line_id}")));
@@ -101,7 +101,7 @@ pub async fn delete_segment_lines(
     body: web::Json<JsonObject<DeleteLines>>,
 ) -> ApiResult<HttpResponse> {
     let (id, line_ids) = (id.into_inner(), body.into_inner().into_inner().line_ids);
-    db::run(&state.pool, move |conn| lines::delete_lines(conn, id, line_ids)).await?;
+    db::run(&state.pool, move |conn| repo::delete_lines(conn, id, line_ids)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -119,7 +119,7 @@ pub async fn get_segment_line(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (id, line_id) = path.into_inner();
-    let line = db::run(&state.pool, move |conn| lines::get_line(conn, id, line_id)).await?;
+    let line = db::run(&state.pool, move |conn| repo::get_line(conn, id, line_id)).await?;
     Ok(respond_with_etag(&req, &line.etag, &line))
 }
 
@@ -143,8 +143,8 @@ pub async fn patch_segment_line(
     let ((id, line_id), if_match, change) =
         (path.into_inner(), if_match_version(&req)?, body.into_inner().into_inner());
     let line = db::run(&state.pool, move |conn| {
-        lines::update_line(conn, id, line_id, if_match, change)?;
-        lines::get_line(conn, id, line_id)
+        repo::update_line(conn, id, line_id, if_match, change)?;
+        repo::get_line(conn, id, line_id)
     })
     .await?;
     Ok(ok_with_etag(&line.etag, &line))
@@ -166,6 +166,6 @@ pub async fn delete_segment_line(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let ((id, line_id), if_match) = (path.into_inner(), if_match_version(&req)?);
-    db::run(&state.pool, move |conn| lines::delete_line(conn, id, line_id, if_match)).await?;
+    db::run(&state.pool, move |conn| repo::delete_line(conn, id, line_id, if_match)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,4 +1,4 @@
-//! Segment line rows and wire types.
+//! Segment line rows, their insert and change forms, and their wire types.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::sql;
@@ -8,12 +8,13 @@ use diesel::sql_types::{BigInt, Date, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::effective;
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
 use crate::domain::money::Money;
 use crate::domain::patch;
+use crate::domain::validation::Checker;
 use crate::domain::{CorrespondenceType, Evaluation};
 use crate::http::conditional::etag;
+use crate::segments::effective;
 
 /// A segment line with its stored overrides and its effective values (see `effective.rs`).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -36,7 +37,7 @@ pub struct LineRow {
     pub subject: Option<String>,
     pub interaction_template_code: Option<String>,
     pub language_code: Option<String>,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub date: Option<NaiveDate>,
     pub salesperson_code: Option<String>,
     pub cost_cents: Option<i64>,
@@ -44,7 +45,7 @@ pub struct LineRow {
     #[diesel(embed)]
     pub effective: EffectiveValues,
     pub personal_note: Option<String>,
-    pub evaluation: Option<String>,
+    pub evaluation: Option<Evaluation>,
     pub attempt_failed: bool,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -55,6 +56,65 @@ pub struct LineRow {
     pub contact_version: i64,
     #[diesel(select_expression = interaction_templates::version.nullable())]
     pub template_version: Option<i64>,
+}
+
+/// A line to insert: a contact added by hand, overriding nothing yet.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = segment_lines)]
+pub struct NewLine {
+    pub segment_id: i64,
+    pub contact_id: i64,
+    pub attempt_failed: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a line sets itself: its overrides (NULL means inherited) and its own fields.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, AsChangeset)]
+#[diesel(table_name = segment_lines, treat_none_as_null = true)]
+pub struct LineOverrides {
+    pub description: Option<String>,
+    pub subject: Option<String>,
+    pub interaction_template_code: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub date: Option<NaiveDate>,
+    pub salesperson_code: Option<String>,
+    pub cost_cents: Option<i64>,
+    pub duration_min: Option<i64>,
+    pub personal_note: Option<String>,
+    pub evaluation: Option<Evaluation>,
+    pub attempt_failed: bool,
+}
+
+impl LineOverrides {
+    /// Applies a PATCH; a `null` attempt flag is reported in `c` and left alone.
+    pub fn apply(&mut self, change: LinePatch, c: &mut Checker) {
+        patch::apply(&mut self.description, change.description);
+        patch::apply(&mut self.subject, change.subject);
+        patch::apply(&mut self.interaction_template_code, change.interaction_template_code);
+        patch::apply(&mut self.language_code, change.language_code);
+        patch::apply(&mut self.correspondence_type, change.correspondence_type);
+        patch::apply(&mut self.date, change.date);
+        patch::apply(&mut self.salesperson_code, change.salesperson_code);
+        patch::apply(&mut self.cost_cents, change.cost.map(|m| m.map(Money::cents)));
+        patch::apply(&mut self.duration_min, change.duration_min);
+        patch::apply(&mut self.personal_note, change.personal_note);
+        patch::apply(&mut self.evaluation, change.evaluation);
+        patch::apply_required(c, "attempt_failed", &mut self.attempt_failed, change.attempt_failed);
+    }
+
+    /// The checks that need no database; the repo checks the template and salesperson codes.
+    pub fn check(&self, c: &mut Checker) {
+        c.max_len("description", self.description.as_deref(), 100);
+        c.max_len("subject", self.subject.as_deref(), 100);
+        c.max_len("language_code", self.language_code.as_deref(), 10);
+        c.max_len("personal_note", self.personal_note.as_deref(), 2000);
+        c.date("date", self.date);
+        c.amount("cost", self.cost_cents);
+        c.minutes("duration_min", self.duration_min);
+    }
 }
 
 /// A line's effective values, as `effective.rs` computes them.
@@ -70,7 +130,7 @@ pub struct EffectiveValues {
     #[diesel(select_expression = sql::<Nullable<Text>>(effective::LANGUAGE_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
     pub language_code: Option<String>,
     #[diesel(select_expression = sql::<Nullable<Text>>(effective::CORRESPONDENCE_TYPE), select_expression_type = SqlLiteral<Nullable<Text>>)]
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     #[diesel(select_expression = sql::<Date>(effective::DATE), select_expression_type = SqlLiteral<Date>)]
     pub date: NaiveDate,
     #[diesel(select_expression = sql::<Nullable<Text>>(effective::SALESPERSON_CODE), select_expression_type = SqlLiteral<Nullable<Text>>)]
@@ -125,7 +185,49 @@ pub struct SegmentLineResponse {
     pub etag: String,
 }
 
+impl LineRow {
+    /// The interaction fields the line sets itself, by their wire names.
+    fn overridden(&self) -> Vec<String> {
+        [
+            ("description", self.description.is_some()),
+            ("subject", self.subject.is_some()),
+            ("interaction_template_code", self.interaction_template_code.is_some()),
+            ("language_code", self.language_code.is_some()),
+            ("correspondence_type", self.correspondence_type.is_some()),
+            ("date", self.date.is_some()),
+            ("salesperson_code", self.salesperson_code.is_some()),
+            ("cost", self.cost_cents.is_some()),
+            ("duration_min", self.duration_min.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+    }
+
+    /// What logging or delivery of this line would stumble on.
+    fn warnings(&self) -> Vec<LineWarning> {
+        let mut warnings = Vec::new();
+        if self.effective.correspondence_type == Some(CorrespondenceType::Email)
+            && self.contact_email.is_none()
+        {
+            warnings.push(LineWarning {
+                code: "no_email".into(),
+                message: "the line is email but the contact has no email address".into(),
+            });
+        }
+        if self.contact_privacy_blocked {
+            warnings.push(LineWarning {
+                code: "privacy_blocked".into(),
+                message: "the contact is privacy blocked and will not be logged".into(),
+            });
+        }
+        warnings
+    }
+}
+
 impl SegmentLineResponse {
+    /// The line as answered; `company` is the contact's company (no, name, version).
     pub fn new(row: LineRow, company: Option<(String, String, i64)>) -> Self {
         let etag = etag(&[
             row.version,
@@ -134,36 +236,7 @@ impl SegmentLineResponse {
             row.template_version.unwrap_or(0),
             company.as_ref().map_or(0, |c| c.2),
         ]);
-        let overridden: Vec<String> = [
-            ("description", row.description.is_some()),
-            ("subject", row.subject.is_some()),
-            ("interaction_template_code", row.interaction_template_code.is_some()),
-            ("language_code", row.language_code.is_some()),
-            ("correspondence_type", row.correspondence_type.is_some()),
-            ("date", row.date.is_some()),
-            ("salesperson_code", row.salesperson_code.is_some()),
-            ("cost", row.cost_cents.is_some()),
-            ("duration_min", row.duration_min.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, set)| *set)
-        .map(|(name, _)| name.to_owned())
-        .collect();
-        let correspondence_type =
-            row.effective.correspondence_type.as_deref().and_then(CorrespondenceType::parse);
-        let mut warnings = Vec::new();
-        if correspondence_type == Some(CorrespondenceType::Email) && row.contact_email.is_none() {
-            warnings.push(LineWarning {
-                code: "no_email".into(),
-                message: "the line is email but the contact has no email address".into(),
-            });
-        }
-        if row.contact_privacy_blocked {
-            warnings.push(LineWarning {
-                code: "privacy_blocked".into(),
-                message: "the contact is privacy blocked and will not be logged".into(),
-            });
-        }
+        let (overridden, warnings) = (row.overridden(), row.warnings());
         SegmentLineResponse {
             etag,
             id: row.id,
@@ -178,13 +251,13 @@ impl SegmentLineResponse {
             subject: row.effective.subject,
             interaction_template_code: row.effective.template_code,
             language_code: row.effective.language_code,
-            correspondence_type,
+            correspondence_type: row.effective.correspondence_type,
             date: row.effective.date,
             salesperson_code: row.effective.salesperson_code,
             cost: Money(row.effective.cost_cents),
             duration_min: row.effective.duration_min,
             personal_note: row.personal_note,
-            evaluation: row.evaluation.as_deref().and_then(Evaluation::parse),
+            evaluation: row.evaluation,
             attempt_failed: row.attempt_failed,
             overridden,
             warnings,

@@ -2,25 +2,22 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::effective;
-use super::line_model::{AddLines, LinePatch, LineRow, SegmentLineResponse};
-use super::repo::{check_references, open_segment};
+use super::model::{AddLines, LineOverrides, LinePatch, LineRow, NewLine, SegmentLineResponse};
 use crate::contacts::repo::companies_by_id;
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
 use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
-use crate::domain::money::Money;
-use crate::domain::patch;
 use crate::domain::validation::Checker;
-use crate::domain::CorrespondenceType;
-use crate::domain::SegmentStatus;
+use crate::domain::{CorrespondenceType, SegmentStatus};
 use crate::error::ApiError;
 use crate::http::conditional::{check_version, IfMatch};
 use crate::http::pagination::{into_page, PageRequest};
+use crate::segments::effective;
+use crate::segments::repo::{check_references, open_segment};
 use crate::with_backend;
 
 /// Most contacts one request may add by hand.
@@ -82,7 +79,7 @@ pub fn list_lines(
     }
     if let Some(t) = filter.correspondence_type {
         let expression = format!("({}) = ", effective::CORRESPONDENCE_TYPE);
-        query = query.filter(sql::<Bool>(&expression).bind::<Text, _>(t.as_str()));
+        query = query.filter(sql::<Bool>(&expression).bind::<Text, _>(t));
     }
     match filter.has_email {
         Some(true) => query = query.filter(contacts::email.is_not_null()),
@@ -107,17 +104,6 @@ fn responses(conn: &mut Conn, rows: Vec<LineRow>) -> Result<Vec<SegmentLineRespo
             SegmentLineResponse::new(row, company)
         })
         .collect())
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = segment_lines)]
-struct NewLine {
-    segment_id: i64,
-    contact_id: i64,
-    attempt_failed: bool,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
 }
 
 /// Adds one line per contact given, in order, with multi-row inserts; every contact must exist
@@ -263,24 +249,6 @@ fn record_line_change(conn: &mut Conn, segment_id: i64, delta: i64) -> Result<()
     Ok(())
 }
 
-/// The override columns of a line; NULL means inherited.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, AsChangeset)]
-#[diesel(table_name = segment_lines, treat_none_as_null = true)]
-struct LineOverrides {
-    description: Option<String>,
-    subject: Option<String>,
-    interaction_template_code: Option<String>,
-    language_code: Option<String>,
-    correspondence_type: Option<String>,
-    date: Option<chrono::NaiveDate>,
-    salesperson_code: Option<String>,
-    cost_cents: Option<i64>,
-    duration_min: Option<i64>,
-    personal_note: Option<String>,
-    evaluation: Option<String>,
-    attempt_failed: bool,
-}
-
 /// Sets or clears a line's overrides and its own fields.
 pub fn update_line(
     conn: &mut Conn,
@@ -301,29 +269,9 @@ pub fn update_line(
             .ok_or_else(|| ApiError::not_found(format!("line {line_id} of segment {segment_id}")))?;
         check_version(if_match, version)?;
         let mut line = before.clone();
-        patch::apply(&mut line.description, change.description);
-        patch::apply(&mut line.subject, change.subject);
-        patch::apply(&mut line.interaction_template_code, change.interaction_template_code);
-        patch::apply(&mut line.language_code, change.language_code);
-        patch::apply(
-            &mut line.correspondence_type,
-            change.correspondence_type.map(|t| t.map(|t| t.as_str().to_owned())),
-        );
-        patch::apply(&mut line.date, change.date);
-        patch::apply(&mut line.salesperson_code, change.salesperson_code);
-        patch::apply(&mut line.cost_cents, change.cost.map(|m| m.map(Money::cents)));
-        patch::apply(&mut line.duration_min, change.duration_min);
-        patch::apply(&mut line.personal_note, change.personal_note);
-        patch::apply(&mut line.evaluation, change.evaluation.map(|e| e.map(|e| e.as_str().to_owned())));
         let mut c = Checker::new();
-        patch::apply_required(&mut c, "attempt_failed", &mut line.attempt_failed, change.attempt_failed);
-        c.max_len("description", line.description.as_deref(), 100);
-        c.max_len("subject", line.subject.as_deref(), 100);
-        c.max_len("language_code", line.language_code.as_deref(), 10);
-        c.max_len("personal_note", line.personal_note.as_deref(), 2000);
-        c.date("date", line.date);
-        c.amount("cost", line.cost_cents);
-        c.minutes("duration_min", line.duration_min);
+        line.apply(change, &mut c);
+        line.check(&mut c);
         check_references(
             conn,
             &mut c,
