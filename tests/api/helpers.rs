@@ -10,23 +10,30 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
-/// Runs a test body once on SQLite and once on PostgreSQL, as `<name>::sqlite` and `<name>::postgres`.
+/// Runs a test body once on SQLite and once on PostgreSQL, as `<name>::sqlite` and `<name>::postgres`;
+/// `settings = |s| ...` adjusts the settings of both apps (a short TTL, a small limit).
 #[macro_export]
 macro_rules! db_test {
     ($name:ident, |$app:ident| $body:block) => {
+        $crate::db_test!($name, settings = |_| {}, |$app| $body);
+    };
+    ($name:ident, settings = $configure:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Db::Sqlite).await;
+                let $app = $crate::helpers::TestApp::try_spawn_with($crate::helpers::Db::Sqlite, $configure)
+                    .await
+                    .expect("SQLite needs no configuration");
                 $body
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $crate::helpers::TestApp::try_spawn($crate::helpers::Db::Postgres).await
+                let Some($app) =
+                    $crate::helpers::TestApp::try_spawn_with($crate::helpers::Db::Postgres, $configure).await
                 else {
                     return;
                 };
