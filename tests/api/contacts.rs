@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::{assert_json, assert_problem, Db, TestApp};
+use crate::helpers::{assert_json, assert_problem, TestApp};
 use crm_segments::db::schema::{interaction_log_entries, mailing_groups, salespeople};
 
 /// Code table rows the contacts link to (their own API is tested elsewhere).
@@ -368,23 +368,12 @@ db_test!(a_bulk_item_clashing_with_another_contact_is_409_and_writes_nothing, |a
     assert_eq!(count, 1);
 });
 
-async fn bulk_over_the_limit_is_422(db: Db) {
-    let Some(app) = TestApp::try_spawn_with(db, |s| s.bulk_max_items = 2).await else { return };
+db_test!(bulk_over_the_limit_is_422, settings = |s| s.bulk_max_items = 2, |app| {
     let batch = json!({"items": [{"type": "company", "name": "1"}, {"type": "company", "name": "2"}, {"type": "company", "name": "3"}]});
     let body = assert_problem(app.post("/v1/contacts/bulk", &batch).await, 422, "validation-failed").await;
     assert_eq!(body["errors"][0]["field"], "items");
     assert_eq!(body["errors"][0]["code"], "too_many");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_over_the_limit_is_422_on_sqlite() {
-    bulk_over_the_limit_is_422(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_over_the_limit_is_422_on_postgres() {
-    bulk_over_the_limit_is_422(Db::Postgres).await;
-}
+});
 
 db_test!(a_person_naming_a_number_the_batch_renames_away_is_refused, |app| {
     create(&app, json!({"type": "company", "name": "Old", "no": "OLD1", "external_id": "ext-old"})).await;

@@ -11,26 +11,34 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
-/// Runs a test body once on SQLite and once on PostgreSQL, as `<name>::sqlite` and `<name>::postgres`.
+/// Runs a test body once on SQLite and once on PostgreSQL, as `<name>::sqlite` and `<name>::postgres`;
+/// `settings = |s| ...` adjusts the settings of both apps (a short TTL, a small limit). The PostgreSQL
+/// variant is ignored unless `build.rs` set `pg_tests` (`TEST_DATABASE_URL` set, or `CI=true`).
 #[macro_export]
 macro_rules! db_test {
     ($name:ident, |$app:ident| $body:block) => {
+        $crate::db_test!($name, settings = |_| {}, |$app| $body);
+    };
+    ($name:ident, settings = $configure:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Db::Sqlite).await;
+                let $app = $crate::helpers::TestApp::try_spawn_with($crate::helpers::Db::Sqlite, $configure)
+                    .await
+                    .expect("SQLite needs no configuration");
                 $body
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
             async fn postgres() {
-                let Some($app) = $crate::helpers::TestApp::try_spawn($crate::helpers::Db::Postgres).await
-                else {
-                    return;
-                };
+                let $app =
+                    $crate::helpers::TestApp::try_spawn_with($crate::helpers::Db::Postgres, $configure)
+                        .await
+                        .expect("TEST_DATABASE_URL is not set: the PostgreSQL tests cannot run");
                 $body
             }
         }
@@ -69,7 +77,7 @@ fn unique_name() -> String {
     format!("crm_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos)
 }
 
-/// The PostgreSQL server URL, or None to skip; under CI a missing one is a failure, not a skip.
+/// The PostgreSQL server URL, or None when unset; under CI a missing one is a failure right here.
 fn postgres_admin_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => Some(url),

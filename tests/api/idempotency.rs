@@ -8,7 +8,7 @@ use reqwest::{Method, Response};
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::{assert_json, assert_problem, Db, TestApp};
+use crate::helpers::{assert_json, assert_problem, TestApp};
 
 /// `POST /v1/api-keys` as `api_key`, with `body` sent exactly as these bytes.
 async fn create_key(
@@ -236,44 +236,28 @@ db_test!(concurrent_retries_create_one_key, |app| {
     assert_eq!(key_count(&app).await, before + 1);
 });
 
-async fn a_body_over_the_limit_is_413_before_anything_is_recorded(db: Db) {
-    let Some(app) = TestApp::try_spawn_with(db, |s| s.body_limit = 1024).await else { return };
-    let body = json!({"name": "x".repeat(2000), "scope": "read"});
-    let response = create_key(&app, Some(&app.admin_key), Some("big"), &body).await;
-    assert_problem(response, 413, "payload-too-large").await;
-    assert_eq!(record_count(&app), 0);
-}
+db_test!(
+    a_body_over_the_limit_is_413_before_anything_is_recorded,
+    settings = |s| s.body_limit = 1024,
+    |app| {
+        let body = json!({"name": "x".repeat(2000), "scope": "read"});
+        let response = create_key(&app, Some(&app.admin_key), Some("big"), &body).await;
+        assert_problem(response, 413, "payload-too-large").await;
+        assert_eq!(record_count(&app), 0);
+    }
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_over_the_limit_is_413_before_anything_is_recorded_sqlite() {
-    a_body_over_the_limit_is_413_before_anything_is_recorded(Db::Sqlite).await;
-}
+/// The idempotency TTL of the app in `a_key_is_forgotten_after_its_ttl`.
+const SHORT_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_over_the_limit_is_413_before_anything_is_recorded_postgres() {
-    a_body_over_the_limit_is_413_before_anything_is_recorded(Db::Postgres).await;
-}
-
-async fn a_key_is_forgotten_after_its_ttl(db: Db) {
-    let ttl = std::time::Duration::from_secs(1);
-    let Some(app) = TestApp::try_spawn_with(db, |s| s.idempotency_ttl = ttl).await else { return };
+db_test!(a_key_is_forgotten_after_its_ttl, settings = |s| s.idempotency_ttl = SHORT_TTL, |app| {
     let body = json!({"name": "short-lived", "scope": "read"});
     let first = assert_json(create_key(&app, Some(&app.admin_key), Some("ttl"), &body).await, 201).await;
     let retry = create_key(&app, Some(&app.admin_key), Some("ttl"), &body).await;
     assert_eq!(replayed(&retry).as_deref(), Some("true"), "remembered within its TTL");
-    tokio::time::sleep(ttl + std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(SHORT_TTL + std::time::Duration::from_millis(200)).await;
     let again = create_key(&app, Some(&app.admin_key), Some("ttl"), &body).await;
     assert_eq!(replayed(&again), None);
     let again = assert_json(again, 201).await;
     assert_ne!(again["key"], first["key"]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_is_forgotten_after_its_ttl_sqlite() {
-    a_key_is_forgotten_after_its_ttl(Db::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_is_forgotten_after_its_ttl_postgres() {
-    a_key_is_forgotten_after_its_ttl(Db::Postgres).await;
-}
+});
