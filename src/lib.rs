@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod openapi;
+pub mod saved_criteria;
 pub mod segments;
 pub mod startup;
 pub mod state;

@@ -6,7 +6,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
-use crate::{api_keys, code_tables, contacts, health, segments, templates};
+use crate::{api_keys, code_tables, contacts, health, saved_criteria, segments, templates};
 
 /// The whole document: the service's own paths plus each resource module's, merged, then
 /// the security scheme and the shared problem answers added to every `/v1` operation.
@@ -17,6 +17,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(contacts::ContactsApi::openapi());
     doc.merge(templates::TemplatesApi::openapi());
     doc.merge(segments::SegmentsApi::openapi());
+    doc.merge(saved_criteria::SavedCriteriaApi::openapi());
     SecurityAndProblems.modify(&mut doc);
     doc
 }

@@ -19,7 +19,7 @@ use crate::http::idempotency;
 use crate::http::routing;
 use crate::openapi;
 use crate::state::AppState;
-use crate::{api_keys, code_tables, contacts, health, segments, templates};
+use crate::{api_keys, code_tables, contacts, health, saved_criteria, segments, templates};
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -120,6 +120,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(contacts::routes)
                 .configure(code_tables::routes)
                 .configure(templates::routes)
-                .configure(segments::routes),
+                .configure(segments::routes)
+                .configure(saved_criteria::routes),
         );
 }

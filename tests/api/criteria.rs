@@ -550,3 +550,42 @@ db_test!(the_interaction_history_filter_selects_on_log_entries, |app| {
     let after = json!({"field": "date", "op": "gt", "value": "2026-03-01"});
     assert_eq!(selected(&app, segment, has(true, &after)).await, set(&["P1"]));
 });
+
+db_test!(saved_criteria_replay_a_segment_s_filters_on_a_fresh_segment, |app| {
+    seed(&app).await;
+    let source = new_segment(&app).await;
+    let oslo = json!({"field": "city", "op": "eq", "value": "Oslo"});
+    act(&app, source, json!({"action": "add", "filter": {"all": []}})).await;
+    act(&app, source, json!({"action": "refine", "filter": oslo, "entire_companies": true})).await;
+    let body = json!({"code": "OSLO-CO", "description": "Oslo companies", "segment_id": source});
+    let saved = assert_json(app.post("/v1/saved-criteria", &body).await, 201).await;
+    assert_eq!(saved["actions"].as_array().unwrap().len(), 2);
+    assert_eq!(saved["actions"][1]["filter"], oslo);
+    assert_eq!(saved["actions"][1]["options"]["entire_companies"], true);
+    assert_problem(app.post("/v1/saved-criteria", &body).await, 409, "already-exists").await;
+    let target = new_segment(&app).await;
+    let applied = assert_json(
+        app.post(&format!("/v1/segments/{target}/apply-saved-criteria"), &json!({"code": "OSLO-CO"})).await,
+        201,
+    )
+    .await;
+    let items = applied["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|a| a["source"] == "saved_criteria" && a["source_ref"] == "OSLO-CO"));
+    assert_eq!(line_nos(&app, target).await, line_nos(&app, source).await);
+    // Each replayed action is undoable on its own.
+    assert_json(app.post(&format!("/v1/segments/{target}/criteria-actions/undo"), &json!({})).await, 200)
+        .await;
+    assert_eq!(line_nos(&app, target).await, ["C1", "P1", "C2", "P4"]);
+    let list = assert_json(app.get("/v1/saved-criteria").await, 200).await;
+    assert_eq!(list["items"][0]["code"], "OSLO-CO");
+    let missing =
+        app.post(&format!("/v1/segments/{target}/apply-saved-criteria"), &json!({"code": "NOPE"})).await;
+    assert_problem(missing, 422, "validation-failed").await;
+    let empty = new_segment(&app).await;
+    let nothing = json!({"code": "EMPTY", "description": "x", "segment_id": empty});
+    assert_problem(app.post("/v1/saved-criteria", &nothing).await, 422, "validation-failed").await;
+    assert_eq!(app.get("/v1/saved-criteria/EMPTY").await.status(), 404);
+    assert_eq!(app.delete("/v1/saved-criteria/OSLO-CO").await.status(), 204);
+    assert_eq!(app.get("/v1/saved-criteria/OSLO-CO").await.status(), 404);
+});

@@ -1,12 +1,13 @@
 //! HTTP handlers of `/v1/segments/{id}/criteria-actions` (with `/preview` and `/undo`) and
-//! `/v1/segments/{id}/refresh`: every segment operation that records a criteria action.
+//! `/v1/segments/{id}/refresh` and `/apply-saved-criteria`: every segment operation that records
+//! a criteria action.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use super::model::{
-    ActionPreview, CriteriaActionList, CriteriaActionRequest, CriteriaActionResponse, RefreshRequest,
-    RefreshResult, UndoneAction,
+    ActionPreview, AppliedActions, ApplySavedCriteria, CriteriaActionList, CriteriaActionRequest,
+    CriteriaActionResponse, RefreshRequest, RefreshResult, UndoneAction,
 };
 use super::repo;
 use crate::auth::{Caller, Read, Write};
@@ -132,4 +133,24 @@ pub async fn refresh_segment(
     let (id, dry_run) = (id.into_inner(), body.into_inner().into_inner().dry_run);
     let result = db::run(&state.pool, move |conn| repo::refresh(conn, id, dry_run)).await?;
     Ok(HttpResponse::Ok().json(result))
+}
+
+/// Replays saved criteria on today's contacts: each saved action runs as a normal, recorded,
+/// undoable action (source `saved_criteria`), all in one transaction.
+#[utoipa::path(post, path = "/v1/segments/{id}/apply-saved-criteria", tag = "segments",
+    request_body = ApplySavedCriteria,
+    params(("id" = i64, Path, description = "The segment's id")),
+    responses((status = 201, description = "The recorded actions", body = AppliedActions),
+        (status = 404, description = "No such segment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The segment is logged", body = Problem, content_type = "application/problem+json")))]
+pub async fn apply_saved_criteria(
+    _caller: Caller<Write>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<JsonObject<ApplySavedCriteria>>,
+) -> ApiResult<HttpResponse> {
+    let (id, code) = (id.into_inner(), body.into_inner().into_inner().code);
+    let rows = db::run(&state.pool, move |conn| repo::apply_saved_criteria(conn, id, &code)).await?;
+    let items = rows.into_iter().map(CriteriaActionResponse::try_from).collect::<ApiResult<_>>()?;
+    Ok(HttpResponse::Created().json(AppliedActions { items }))
 }

@@ -1,5 +1,6 @@
 //! Criteria actions, under `/v1/segments/{id}/criteria-actions` (with `preview` and `undo`)
-//! and `/v1/segments/{id}/refresh`: building a segment by filter, recorded for exact undo.
+//! `/v1/segments/{id}/refresh` and `/apply-saved-criteria`: building a segment by filter,
+//! recorded for exact undo.
 
 pub mod handlers;
 pub mod model;
@@ -21,6 +22,7 @@ use crate::http::routing;
         h::preview_criteria_action,
         h::undo_criteria_action,
         h::refresh_segment,
+        h::apply_saved_criteria,
     ),
     components(schemas(
         filter::FilterNode,
@@ -46,6 +48,8 @@ use crate::http::routing;
         model::UndoneAction,
         model::RefreshRequest,
         model::RefreshResult,
+        model::ApplySavedCriteria,
+        model::AppliedActions,
     ))
 )]
 pub struct CriteriaActionsApi;
@@ -60,5 +64,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(routing::resource("/segments/{id}/criteria-actions/preview").post(h::preview_criteria_action))
     .service(routing::resource("/segments/{id}/criteria-actions/undo").post(h::undo_criteria_action))
     .service(routing::resource("/segments/{id}/criteria-actions/{action_id}").get(h::get_criteria_action))
-    .service(routing::resource("/segments/{id}/refresh").post(h::refresh_segment));
+    .service(routing::resource("/segments/{id}/refresh").post(h::refresh_segment))
+    .service(routing::resource("/segments/{id}/apply-saved-criteria").post(h::apply_saved_criteria));
 }

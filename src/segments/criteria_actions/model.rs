@@ -229,3 +229,17 @@ pub struct RefreshResult {
     /// The recorded action, when not a dry run.
     pub action: Option<CriteriaActionResponse>,
 }
+
+/// Saved criteria to replay on this segment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplySavedCriteria {
+    /// The saved criteria's code.
+    pub code: String,
+}
+
+/// The actions a replay of saved criteria recorded, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedActions {
+    pub items: Vec<CriteriaActionResponse>,
+}

@@ -23,6 +23,7 @@ use crate::db::{self, Conn};
 use crate::domain::{CriteriaActionKind, CriteriaActionSource};
 use crate::error::ApiError;
 use crate::http::pagination::{into_page, PageRequest};
+use crate::saved_criteria::repo::saved_actions;
 use crate::segments::repo::open_segment;
 
 /// Contacts shown in a preview or a refresh diff.
@@ -49,6 +50,39 @@ pub fn run_action(
     db::write_transaction(conn, |conn| {
         open_segment(conn, segment_id)?;
         apply_action(conn, segment_id, spec, source, source_ref)
+    })
+}
+
+/// Replays saved criteria on an open segment, each saved action a normal, recorded action, all
+/// in one transaction.
+pub fn apply_saved_criteria(
+    conn: &mut Conn,
+    segment_id: i64,
+    code: &str,
+) -> Result<Vec<CriteriaActionRow>, ApiError> {
+    db::write_transaction(conn, |conn| {
+        open_segment(conn, segment_id)?;
+        let saved = saved_actions(conn, code).map_err(|e| match e {
+            ApiError::NotFound(detail) => ApiError::invalid_field("code", "unknown_code", detail),
+            other => other,
+        })?;
+        saved
+            .into_iter()
+            .map(|row| {
+                let spec = ActionSpec {
+                    kind: row.action,
+                    filter: serde_json::from_str(&row.filter).map_err(ApiError::internal)?,
+                    options: serde_json::from_str(&row.options).map_err(ApiError::internal)?,
+                };
+                apply_action(
+                    conn,
+                    segment_id,
+                    &spec,
+                    CriteriaActionSource::SavedCriteria,
+                    Some(code.to_owned()),
+                )
+            })
+            .collect()
     })
 }
 

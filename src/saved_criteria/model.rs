@@ -1,0 +1,107 @@
+//! Saved criteria: a segment's filter actions stored under a code, as readable JSON.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::criteria::filter::FilterNode;
+use crate::criteria::selection::ActionOptions;
+use crate::db::schema::{saved_criteria, saved_criteria_actions};
+use crate::domain::validation::Checker;
+use crate::domain::CriteriaActionKind;
+use crate::error::ApiError;
+
+/// A stored saved-criteria header.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = saved_criteria)]
+pub struct SavedCriteriaRow {
+    pub code: String,
+    pub description: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One stored action of saved criteria.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = saved_criteria_actions)]
+pub struct SavedActionRow {
+    pub saved_criteria_code: String,
+    pub seq: i64,
+    pub action: CriteriaActionKind,
+    pub filter: String,
+    pub options: String,
+}
+
+/// Saves the filter actions of a segment under a code.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSavedCriteria {
+    /// 1 to 20 characters, no spaces or slashes.
+    #[schema(min_length = 1, max_length = 20, pattern = r"^[^\s/]+$")]
+    pub code: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub description: String,
+    /// The segment whose criteria actions (those with a filter, in order) are saved.
+    pub segment_id: i64,
+}
+
+impl CreateSavedCriteria {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut c = Checker::new();
+        c.code("code", &self.code);
+        c.required("description", &self.description, 100);
+        c.finish()
+    }
+}
+
+/// One saved action, replayed in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedAction {
+    pub seq: i64,
+    pub action: CriteriaActionKind,
+    pub filter: FilterNode,
+    pub options: ActionOptions,
+}
+
+impl TryFrom<SavedActionRow> for SavedAction {
+    type Error = ApiError;
+
+    fn try_from(row: SavedActionRow) -> Result<Self, ApiError> {
+        Ok(SavedAction {
+            seq: row.seq,
+            action: row.action,
+            filter: serde_json::from_str(&row.filter).map_err(ApiError::internal)?,
+            options: serde_json::from_str(&row.options).map_err(ApiError::internal)?,
+        })
+    }
+}
+
+/// Saved criteria with their actions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedCriteriaResponse {
+    pub code: String,
+    pub description: String,
+    pub actions: Vec<SavedAction>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SavedCriteriaResponse {
+    pub fn new(row: SavedCriteriaRow, actions: Vec<SavedActionRow>) -> Result<Self, ApiError> {
+        Ok(SavedCriteriaResponse {
+            code: row.code,
+            description: row.description,
+            actions: actions.into_iter().map(SavedAction::try_from).collect::<Result<_, _>>()?,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        })
+    }
+}
+
+/// A page of saved criteria, by code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedCriteriaList {
+    pub items: Vec<SavedCriteriaResponse>,
+    pub next_cursor: Option<String>,
+}
