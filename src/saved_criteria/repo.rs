@@ -12,6 +12,9 @@ use crate::db::{self, Conn};
 use crate::error::ApiError;
 use crate::http::pagination::{into_code_page, CodePageRequest};
 
+/// Saved criteria and their actions in order.
+pub type SavedCriteriaWithActions = (SavedCriteriaRow, Vec<SavedActionRow>);
+
 fn not_found(code: &str) -> ApiError {
     ApiError::not_found(format!("saved criteria {code}"))
 }
@@ -91,7 +94,7 @@ pub fn saved_actions(conn: &mut Conn, code: &str) -> Result<Vec<SavedActionRow>,
 pub fn list_saved_criteria(
     conn: &mut Conn,
     page: &CodePageRequest,
-) -> Result<(Vec<(SavedCriteriaRow, Vec<SavedActionRow>)>, Option<String>), ApiError> {
+) -> Result<(Vec<SavedCriteriaWithActions>, Option<String>), ApiError> {
     let mut query = saved_criteria::table.select(SavedCriteriaRow::as_select()).into_boxed();
     if let Some(after) = &page.after {
         query = query.filter(saved_criteria::code.gt(after.clone()));
