@@ -7,8 +7,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Text};
 
-use super::state::ContactState;
-use super::write::PlannedWrite;
+use super::state::{ContactState, PlannedWrite};
 use crate::db::schema::{
     business_relations, contacts, industry_groups, job_responsibilities, mailing_groups, salespeople,
 };

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::model::{BulkContacts, BulkResponse, ContactList, ContactPatch, ContactResponse, CreateContact};
-use super::repo::{self, ContactFilter};
+use super::repo::{self, ContactFilter, Membership};
 use super::write;
 use crate::auth::{Caller, Read, Write};
 use crate::db;
@@ -204,15 +204,6 @@ pub async fn bulk_sync_contacts(
     }
     let results = db::run(&state.pool, move |conn| write::bulk_sync(conn, items)).await?;
     Ok(HttpResponse::Ok().json(BulkResponse { results }))
-}
-
-/// Which code table a contact list under `/v1/<code-table>/{code}/contacts` belongs to.
-#[derive(Debug, Clone, Copy)]
-pub enum Membership {
-    MailingGroup,
-    IndustryGroup,
-    BusinessRelation,
-    JobResponsibility,
 }
 
 async fn list_members(

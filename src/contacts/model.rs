@@ -5,7 +5,6 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::state::ContactLinks;
 use crate::db::schema::contacts;
 use crate::domain::patch;
 use crate::domain::{ContactType, CorrespondenceType};
@@ -311,6 +310,15 @@ pub struct ContactResponse {
     /// The ETag: this contact's version, and its company's (whose name it shows).
     #[serde(skip)]
     pub etag: String,
+}
+
+/// The codes a contact is linked to, each list sorted and without repeats.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactLinks {
+    pub mailing_groups: Vec<String>,
+    pub industry_groups: Vec<String>,
+    pub business_relations: Vec<String>,
+    pub job_responsibilities: Vec<String>,
 }
 
 /// A contact row with what the response adds to it.

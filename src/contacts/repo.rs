@@ -6,8 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use std::collections::HashMap;
 
-use super::model::{Contact, ContactView};
-use super::state::ContactLinks;
+use super::model::{Contact, ContactLinks, ContactView};
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,
     contact_mailing_groups, contacts, interaction_log_entries, segment_lines, segments,
@@ -292,13 +291,17 @@ pub fn delete_contact(conn: &mut Conn, id: i64, if_match: IfMatch) -> Result<(),
     })
 }
 
+/// Which code table a contact list under `/v1/<code-table>/{code}/contacts` belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Membership {
+    MailingGroup,
+    IndustryGroup,
+    BusinessRelation,
+    JobResponsibility,
+}
+
 /// 404 unless the code exists in the code table of `membership`.
-pub fn require_code(
-    conn: &mut Conn,
-    membership: super::handlers::Membership,
-    code: &str,
-) -> Result<(), ApiError> {
-    use super::handlers::Membership;
+pub fn require_code(conn: &mut Conn, membership: Membership, code: &str) -> Result<(), ApiError> {
     use crate::db::schema::{business_relations, industry_groups, job_responsibilities, mailing_groups};
     let (exists, what): (bool, &str) = match membership {
         Membership::MailingGroup => (

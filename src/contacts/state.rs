@@ -1,20 +1,29 @@
 //! The writable state of a contact: what a create, a PATCH or a bulk item makes of it, the
-//! checks that need no database, and the row values it is written as.
+//! checks that need no database, the row values it is written as, and the planned write
+//! (stored state and new state) that the checks and the write path take.
 
 use chrono::NaiveDateTime;
 
-use super::model::{Contact, ContactPatch, ContactRowValues, CreateContact};
+use super::model::{Contact, ContactLinks, ContactPatch, ContactRowValues, CreateContact};
 use crate::domain::patch;
 use crate::domain::validation::Checker;
 use crate::domain::{ContactType, CorrespondenceType};
 
-/// The codes a contact is linked to, each list sorted and without repeats.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContactLinks {
-    pub mailing_groups: Vec<String>,
-    pub industry_groups: Vec<String>,
-    pub business_relations: Vec<String>,
-    pub job_responsibilities: Vec<String>,
+/// A stored contact as a write found it.
+#[derive(Debug, Clone)]
+pub struct Existing {
+    pub id: i64,
+    pub version: i64,
+    pub state: ContactState,
+}
+
+/// One contact to write: its new state, and the stored one when it exists.
+#[derive(Debug)]
+pub struct PlannedWrite {
+    /// Prefix of field names in errors: "" for single requests, `items[3]` in bulk.
+    pub field_prefix: String,
+    pub existing: Option<Existing>,
+    pub state: ContactState,
 }
 
 /// Everything a client can write about a contact; two equal states mean "unchanged".

@@ -10,7 +10,7 @@ use diesel::upsert::excluded;
 use super::checks::{check_references, check_uniqueness, UniqueField, UniqueOwners};
 use super::model::{BulkResult, BulkStatus, ContactPatch, ContactRowValues, ContactUpdateRow, CreateContact};
 use super::repo::with_company_and_links;
-use super::state::ContactState;
+use super::state::{ContactState, Existing, PlannedWrite};
 use crate::db::number_series;
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,
@@ -25,23 +25,6 @@ use crate::with_backend;
 
 /// Rows per multi-row statement: 1000 rows of 28 columns stay under SQLite's 32766 binds.
 const ROWS_PER_STATEMENT: usize = 1000;
-
-/// A stored contact as a write found it.
-#[derive(Debug, Clone)]
-pub struct Existing {
-    pub id: i64,
-    pub version: i64,
-    pub state: ContactState,
-}
-
-/// One contact to write: its new state, and the stored one when it exists.
-#[derive(Debug)]
-pub struct PlannedWrite {
-    /// Prefix of field names in errors: "" for single requests, `items[3]` in bulk.
-    pub field_prefix: String,
-    pub existing: Option<Existing>,
-    pub state: ContactState,
-}
 
 /// What was done with a planned write.
 #[derive(Debug, Clone)]
