@@ -53,7 +53,7 @@ pub(super) fn check_references(
 
     // Companies named by persons: stored ones, or companies of this batch.
     let company_nos: Vec<String> = collect(&|s| s.company_no.iter().cloned().collect()).into_iter().collect();
-    let mut stored: HashMap<String, String> = HashMap::new();
+    let mut stored: HashMap<String, ContactType> = HashMap::new();
     for chunk in company_nos.chunks(MAX_BINDS_PER_LIST) {
         // FOR SHARE on PostgreSQL: the named company cannot turn into a person (or go) before
         // this write commits.
@@ -65,8 +65,8 @@ pub(super) fn check_references(
             };
         }
         stored.extend(match conn {
-            Conn::Postgresql(c) => query!().for_share().load::<(String, String)>(c)?,
-            Conn::Sqlite(c) => query!().load::<(String, String)>(c)?,
+            Conn::Postgresql(c) => query!().for_share().load::<(String, ContactType)>(c)?,
+            Conn::Sqlite(c) => query!().load::<(String, ContactType)>(c)?,
         });
     }
     // Companies that this batch would turn into persons: how many persons each still has.
@@ -130,7 +130,7 @@ pub(super) fn check_references(
         if let (ContactType::Person, Some(company_no)) = (state.contact_type, &state.company_no) {
             let company_type = batch_types.get(company_no.as_str()).copied().or_else(|| {
                 let gone = renamed_away.contains(company_no.as_str());
-                stored.get(company_no).filter(|_| !gone).and_then(|t| ContactType::parse(t))
+                stored.get(company_no).filter(|_| !gone).copied()
             });
             match company_type {
                 None => errors.push(FieldError::new(

@@ -66,7 +66,7 @@ pub fn list_contacts(
         query = query.filter(contacts::company_id.eq(company_id));
     }
     if let Some(t) = filter.contact_type {
-        query = query.filter(contacts::contact_type.eq(t.as_str()));
+        query = query.filter(contacts::contact_type.eq(t));
     }
     if let Some(v) = &filter.no {
         query = query.filter(contacts::no.eq(v.clone()));

@@ -92,7 +92,7 @@ impl ContactState {
     pub fn of(row: &Contact, company_no: Option<String>, links: ContactLinks) -> Self {
         ContactState {
             no: Some(row.no.clone()),
-            contact_type: ContactType::parse(&row.contact_type).unwrap_or(ContactType::Company),
+            contact_type: row.contact_type,
             name: Some(row.name.clone()),
             first_name: row.first_name.clone(),
             middle_name: row.middle_name.clone(),
@@ -111,7 +111,7 @@ impl ContactState {
             language_code: row.language_code.clone(),
             salesperson_code: row.salesperson_code.clone(),
             territory_code: row.territory_code.clone(),
-            correspondence_type: row.correspondence_type.as_deref().and_then(CorrespondenceType::parse),
+            correspondence_type: row.correspondence_type,
             exclude_from_segment: row.exclude_from_segment,
             privacy_blocked: row.privacy_blocked,
             external_id: row.external_id.clone(),
@@ -252,7 +252,7 @@ impl ContactState {
         let name = self.name.clone().unwrap_or_default();
         ContactRowValues {
             no,
-            contact_type: self.contact_type.as_str().to_owned(),
+            contact_type: self.contact_type,
             search_name: name.to_lowercase(),
             name,
             first_name: self.first_name.clone(),
@@ -272,7 +272,7 @@ impl ContactState {
             language_code: self.language_code.clone(),
             salesperson_code: self.salesperson_code.clone(),
             territory_code: self.territory_code.clone(),
-            correspondence_type: self.correspondence_type.map(|t| t.as_str().to_owned()),
+            correspondence_type: self.correspondence_type,
             exclude_from_segment: self.exclude_from_segment,
             privacy_blocked: self.privacy_blocked,
             external_id: self.external_id.clone(),
