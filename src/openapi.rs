@@ -14,6 +14,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(code_tables::CodeTablesApi::openapi());
     doc.merge(contacts::ContactsApi::openapi());
+    doc.merge(code_tables::MembersApi::openapi());
     doc.merge(templates::TemplatesApi::openapi());
     doc.merge(segments::SegmentsApi::openapi());
     SecurityAndProblems.modify(&mut doc);

@@ -1,4 +1,4 @@
-//! HTTP handlers of `/v1/contacts` and of the contact lists under code tables.
+//! HTTP handlers of `/v1/contacts`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::model::{BulkContacts, BulkResponse, ContactList, ContactPatch, ContactResponse, CreateContact};
-use super::repo::{self, ContactFilter, Membership};
+use super::repo::{self, ContactFilter};
 use super::write;
 use crate::auth::{Caller, Read, Write};
 use crate::db;
@@ -204,86 +204,4 @@ pub async fn bulk_sync_contacts(
     }
     let results = db::run(&state.pool, move |conn| write::bulk_sync(conn, items)).await?;
     Ok(HttpResponse::Ok().json(BulkResponse { results }))
-}
-
-async fn list_members(
-    state: web::Data<AppState>,
-    membership: Membership,
-    code: String,
-    page: PageParams,
-) -> ApiResult<HttpResponse> {
-    let page = page.validate(&format!("{membership:?}/{code}/contacts"))?;
-    let (items, next_cursor) = db::run(&state.pool, move |conn| {
-        repo::require_code(conn, membership, &code)?;
-        let filter = match membership {
-            Membership::MailingGroup => ContactFilter { mailing_group: Some(code), ..Default::default() },
-            Membership::IndustryGroup => ContactFilter { industry_group: Some(code), ..Default::default() },
-            Membership::BusinessRelation => {
-                ContactFilter { business_relation: Some(code), ..Default::default() }
-            }
-            Membership::JobResponsibility => {
-                ContactFilter { job_responsibility: Some(code), ..Default::default() }
-            }
-        };
-        repo::list_contacts(conn, &filter, page)
-    })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .json(ContactList { items: items.into_iter().map(Into::into).collect(), next_cursor }))
-}
-
-/// Lists the contacts in a mailing group.
-#[utoipa::path(get, path = "/v1/mailing-groups/{code}/contacts", tag = "contacts",
-    params(("code" = String, Path), PageParams),
-    responses((status = 200, description = "A page of contacts", body = ContactList),
-        (status = 404, description = "No such mailing group", body = Problem, content_type = "application/problem+json")))]
-pub async fn list_mailing_group_contacts(
-    _caller: Caller<Read>,
-    state: web::Data<AppState>,
-    code: web::Path<String>,
-    page: web::Query<PageParams>,
-) -> ApiResult<HttpResponse> {
-    list_members(state, Membership::MailingGroup, code.into_inner(), page.into_inner()).await
-}
-
-/// Lists the companies in an industry group.
-#[utoipa::path(get, path = "/v1/industry-groups/{code}/contacts", tag = "contacts",
-    params(("code" = String, Path), PageParams),
-    responses((status = 200, description = "A page of contacts", body = ContactList),
-        (status = 404, description = "No such industry group", body = Problem, content_type = "application/problem+json")))]
-pub async fn list_industry_group_contacts(
-    _caller: Caller<Read>,
-    state: web::Data<AppState>,
-    code: web::Path<String>,
-    page: web::Query<PageParams>,
-) -> ApiResult<HttpResponse> {
-    list_members(state, Membership::IndustryGroup, code.into_inner(), page.into_inner()).await
-}
-
-/// Lists the companies with a business relation.
-#[utoipa::path(get, path = "/v1/business-relations/{code}/contacts", tag = "contacts",
-    params(("code" = String, Path), PageParams),
-    responses((status = 200, description = "A page of contacts", body = ContactList),
-        (status = 404, description = "No such business relation", body = Problem, content_type = "application/problem+json")))]
-pub async fn list_business_relation_contacts(
-    _caller: Caller<Read>,
-    state: web::Data<AppState>,
-    code: web::Path<String>,
-    page: web::Query<PageParams>,
-) -> ApiResult<HttpResponse> {
-    list_members(state, Membership::BusinessRelation, code.into_inner(), page.into_inner()).await
-}
-
-/// Lists the persons with a job responsibility.
-#[utoipa::path(get, path = "/v1/job-responsibilities/{code}/contacts", tag = "contacts",
-    params(("code" = String, Path), PageParams),
-    responses((status = 200, description = "A page of contacts", body = ContactList),
-        (status = 404, description = "No such job responsibility", body = Problem, content_type = "application/problem+json")))]
-pub async fn list_job_responsibility_contacts(
-    _caller: Caller<Read>,
-    state: web::Data<AppState>,
-    code: web::Path<String>,
-    page: web::Query<PageParams>,
-) -> ApiResult<HttpResponse> {
-    list_members(state, Membership::JobResponsibility, code.into_inner(), page.into_inner()).await
 }
