@@ -94,7 +94,7 @@ impl UnknownCodes {
             salespeople: unknown_codes!(
                 conn,
                 salespeople,
-                collect(&|s| s.salesperson_code.iter().cloned().collect())
+                collect(&|s| s.salesperson_code.iter().map(|code| code.to_string()).collect())
             ),
             mailing_groups: unknown_codes!(
                 conn,
@@ -121,7 +121,9 @@ impl UnknownCodes {
 
     /// Reports the contact's unknown salesperson and, per link list, its unknown codes.
     fn check(&self, state: &ContactState, c: &Checker, errors: &mut Vec<FieldError>) {
-        if let Some(code) = state.salesperson_code.as_ref().filter(|code| self.salespeople.contains(*code)) {
+        if let Some(code) =
+            state.salesperson_code.as_ref().filter(|code| self.salespeople.contains(code.as_str()))
+        {
             errors.push(FieldError::new(
                 c.field_name("salesperson_code"),
                 "unknown_code",
@@ -286,7 +288,7 @@ fn check_uniqueness(
     for (field, unique) in [("no", UniqueField::No), ("external_id", UniqueField::ExternalId)] {
         let value_of = |s: &ContactState| match unique {
             UniqueField::No => s.no.clone(),
-            UniqueField::ExternalId => s.external_id.clone(),
+            UniqueField::ExternalId => s.external_id.clone().map(String::from),
         };
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, plan) in plans.iter().enumerate() {

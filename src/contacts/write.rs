@@ -131,7 +131,7 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
 
 /// The `external_id` an item is matched on; an empty one means none, as everywhere else.
 fn match_key_external_id(item: &ContactPatch) -> Option<String> {
-    item.external_id.clone().flatten().filter(|x| !x.trim().is_empty())
+    item.external_id.clone().flatten().filter(|x| !x.trim().is_empty()).map(String::from)
 }
 
 /// Loads stored contacts as states, locking their rows on PostgreSQL so that the comparison
