@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::checks::{check_plans, UniqueField, UniqueOwners};
-use super::model::{BulkResult, BulkStatus, ContactPatch, ContactRowValues, ContactUpdateRow, CreateContact};
+use super::model::{
+    BulkResult, BulkStatus, Contact, ContactPatch, ContactRowValues, ContactUpdateRow, CreateContact,
+};
 use super::repo::with_company_and_links;
 use super::state::{ContactState, Existing, PlannedWrite};
 use crate::db::number_series;
@@ -142,7 +144,7 @@ fn load_existing(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Existing>, ApiError
         // `as_select` is typed by backend, so the query is spelled out per arm.
         macro_rules! query {
             () => {
-                contacts::table.filter(contacts::id.eq_any(chunk)).select(super::model::Contact::as_select())
+                contacts::table.filter(contacts::id.eq_any(chunk)).select(Contact::as_select())
             };
         }
         rows.extend(match conn {
