@@ -15,6 +15,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(api_keys::ApiKeysApi::openapi());
     doc.merge(code_tables::CodeTablesApi::openapi());
     doc.merge(contacts::ContactsApi::openapi());
+    doc.merge(code_tables::MembersApi::openapi());
     doc.merge(templates::TemplatesApi::openapi());
     doc.merge(segments::SegmentsApi::openapi());
     doc.merge(saved_criteria::SavedCriteriaApi::openapi());

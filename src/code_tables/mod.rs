@@ -1,7 +1,9 @@
 //! Code tables: mailing groups, industry groups, business relations, job responsibilities,
-//! salespeople and interaction groups, under `/v1/<table>` and `/v1/<table>/{code}`.
+//! salespeople and interaction groups, under `/v1/<table>` and `/v1/<table>/{code}`, and the
+//! contacts of an entry under `/v1/<table>/{code}/contacts`.
 
 pub mod handlers;
+pub mod members;
 pub mod model;
 pub mod repo;
 pub mod salespeople;
@@ -11,6 +13,7 @@ use actix_web::web;
 use utoipa::OpenApi;
 
 use self::handlers as h;
+use self::members as m;
 use self::salespeople::handlers as sp;
 
 #[derive(OpenApi)]
@@ -59,6 +62,17 @@ use self::salespeople::handlers as sp;
     ))
 )]
 pub struct CodeTablesApi;
+
+/// The contact lists of code table entries: tagged `contacts`, and merged after the contacts'
+/// own paths so that the document keeps them there.
+#[derive(OpenApi)]
+#[openapi(paths(
+    m::list_mailing_group_contacts,
+    m::list_industry_group_contacts,
+    m::list_business_relation_contacts,
+    m::list_job_responsibility_contacts,
+))]
+pub struct MembersApi;
 
 /// `web::resource` per URL, so that a method a URL does not serve answers 405.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -112,6 +126,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .get(h::get_interaction_group)
             .patch(h::update_interaction_group)
             .delete(h::delete_interaction_group),
+    )
+    .service(routing::resource("/mailing-groups/{code}/contacts").get(m::list_mailing_group_contacts))
+    .service(routing::resource("/industry-groups/{code}/contacts").get(m::list_industry_group_contacts))
+    .service(routing::resource("/business-relations/{code}/contacts").get(m::list_business_relation_contacts))
+    .service(
+        routing::resource("/job-responsibilities/{code}/contacts").get(m::list_job_responsibility_contacts),
     )
     .service(routing::resource("/salespeople").get(sp::list_salespeople).post(sp::create_salesperson))
     .service(

@@ -19,6 +19,7 @@ pub trait DescribedTable {
     /// Up to `page.limit + 1` rows after `page.after`, ordered by code.
     fn select_page(conn: &mut Conn, page: &CodePageRequest) -> QueryResult<Vec<DescribedCode>>;
     fn select_one(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>>;
+    fn exists(conn: &mut Conn, code: &str) -> QueryResult<bool>;
     /// Reads the row for a write, locking it on PostgreSQL so that the version checked is the
     /// version written over (SQLite's `BEGIN IMMEDIATE` already excludes other writers).
     fn lock(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>>;
@@ -78,6 +79,11 @@ macro_rules! described_table {
             fn select_one(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>> {
                 use crate::db::schema::$table as t;
                 t::table.find(code).select(Self::COLUMNS).first(conn).optional()
+            }
+
+            fn exists(conn: &mut Conn, code: &str) -> QueryResult<bool> {
+                use crate::db::schema::$table as t;
+                diesel::select(diesel::dsl::exists(t::table.find(code))).get_result(conn)
             }
 
             fn lock(conn: &mut Conn, code: &str) -> QueryResult<Option<DescribedCode>> {
@@ -182,6 +188,16 @@ pub fn list<T: DescribedTable>(
 
 pub fn find<T: DescribedTable>(conn: &mut Conn, code: &str) -> Result<DescribedCode, ApiError> {
     T::select_one(conn, code)?.ok_or_else(|| not_found(T::NOUN, code))
+}
+
+/// 404 unless the entry exists.
+pub fn require<T: DescribedTable>(conn: &mut Conn, code: &str) -> Result<(), ApiError> {
+    if T::exists(conn, code)? {
+        Ok(())
+    } else {
+        // Unquoted, unlike `not_found`: the detail the contact lists of an entry have always given.
+        Err(ApiError::not_found(format!("{} {code}", T::NOUN)))
+    }
 }
 
 /// Inserts an entry; a taken code is a 409 `already-exists` naming `code`.

@@ -7,8 +7,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Nullable, Text};
 
-use super::state::ContactState;
-use super::write::PlannedWrite;
+use super::state::{ContactState, PlannedWrite};
 use crate::db::schema::{
     business_relations, contacts, industry_groups, job_responsibilities, mailing_groups, salespeople,
 };
@@ -33,44 +32,211 @@ macro_rules! unknown_codes {
     }};
 }
 
+/// Checks the planned writes as a set: each state on its own, then references and uniqueness.
+/// Any fault answers 422 with every fault (and clash); clashes alone answer 409.
+pub(super) fn check_plans(
+    conn: &mut Conn,
+    plans: &[PlannedWrite],
+    mut errors: Vec<FieldError>,
+    mut owners: UniqueOwners,
+) -> Result<(), ApiError> {
+    for plan in plans {
+        let mut checker = Checker::with_prefix(plan.field_prefix.clone());
+        plan.state.check(&mut checker);
+        errors.extend(checker.errors);
+    }
+    check_references(conn, plans, &mut errors)?;
+    let duplicates = check_uniqueness(conn, plans, &mut errors, &mut owners)?;
+    if !errors.is_empty() {
+        errors.extend(duplicates);
+        return Err(ApiError::Validation(errors));
+    }
+    if !duplicates.is_empty() {
+        return Err(ApiError::Duplicates(duplicates));
+    }
+    Ok(())
+}
+
 /// Salesperson, link codes and companies must exist; a company must be a company.
-pub(super) fn check_references(
+fn check_references(
     conn: &mut Conn,
     plans: &[PlannedWrite],
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
-    let collect = |f: &dyn Fn(&ContactState) -> Vec<String>| -> BTreeSet<String> {
-        plans.iter().flat_map(|p| f(&p.state)).collect()
-    };
-    let unknown_salespeople =
-        unknown_codes!(conn, salespeople, collect(&|s| s.salesperson_code.iter().cloned().collect()));
-    let unknown_mailing = unknown_codes!(conn, mailing_groups, collect(&|s| s.links.mailing_groups.clone()));
-    let unknown_industry =
-        unknown_codes!(conn, industry_groups, collect(&|s| s.links.industry_groups.clone()));
-    let unknown_relations =
-        unknown_codes!(conn, business_relations, collect(&|s| s.links.business_relations.clone()));
-    let unknown_jobs =
-        unknown_codes!(conn, job_responsibilities, collect(&|s| s.links.job_responsibilities.clone()));
-
-    // Companies named by persons: stored ones, or companies of this batch.
-    let company_nos: Vec<String> = collect(&|s| s.company_no.iter().cloned().collect()).into_iter().collect();
-    let mut stored: HashMap<String, String> = HashMap::new();
-    for chunk in company_nos.chunks(MAX_BINDS_PER_LIST) {
-        // FOR SHARE on PostgreSQL: the named company cannot turn into a person (or go) before
-        // this write commits.
-        macro_rules! query {
-            () => {
-                contacts::table
-                    .filter(contacts::no.eq_any(chunk))
-                    .select((contacts::no, contacts::contact_type))
-            };
-        }
-        stored.extend(match conn {
-            Conn::Postgresql(c) => query!().for_share().load::<(String, String)>(c)?,
-            Conn::Sqlite(c) => query!().load::<(String, String)>(c)?,
-        });
+    let unknown = UnknownCodes::find(conn, plans)?;
+    let companies = NamedCompanies::find(conn, plans)?;
+    let persons_of = persons_of_companies_becoming_persons(conn, plans)?;
+    for plan in plans {
+        let c = Checker::with_prefix(plan.field_prefix.clone());
+        unknown.check(&plan.state, &c, errors);
+        companies.check(&plan.state, &c, errors);
+        check_company_without_persons(plan, &persons_of, &c, errors);
     }
-    // Companies that this batch would turn into persons: how many persons each still has.
+    Ok(())
+}
+
+/// The codes named by the planned writes that their code tables do not hold.
+struct UnknownCodes {
+    salespeople: HashSet<String>,
+    mailing_groups: HashSet<String>,
+    industry_groups: HashSet<String>,
+    business_relations: HashSet<String>,
+    job_responsibilities: HashSet<String>,
+}
+
+impl UnknownCodes {
+    /// Looks up every code the plans name: one query per code table (and chunk).
+    fn find(conn: &mut Conn, plans: &[PlannedWrite]) -> Result<Self, ApiError> {
+        let collect = |f: &dyn Fn(&ContactState) -> Vec<String>| -> BTreeSet<String> {
+            plans.iter().flat_map(|p| f(&p.state)).collect()
+        };
+        Ok(UnknownCodes {
+            salespeople: unknown_codes!(
+                conn,
+                salespeople,
+                collect(&|s| s.salesperson_code.iter().map(|code| code.to_string()).collect())
+            ),
+            mailing_groups: unknown_codes!(
+                conn,
+                mailing_groups,
+                collect(&|s| s.links.mailing_groups.clone())
+            ),
+            industry_groups: unknown_codes!(
+                conn,
+                industry_groups,
+                collect(&|s| s.links.industry_groups.clone())
+            ),
+            business_relations: unknown_codes!(
+                conn,
+                business_relations,
+                collect(&|s| s.links.business_relations.clone())
+            ),
+            job_responsibilities: unknown_codes!(
+                conn,
+                job_responsibilities,
+                collect(&|s| s.links.job_responsibilities.clone())
+            ),
+        })
+    }
+
+    /// Reports the contact's unknown salesperson and, per link list, its unknown codes.
+    fn check(&self, state: &ContactState, c: &Checker, errors: &mut Vec<FieldError>) {
+        if let Some(code) =
+            state.salesperson_code.as_ref().filter(|code| self.salespeople.contains(code.as_str()))
+        {
+            errors.push(FieldError::new(
+                c.field_name("salesperson_code"),
+                "unknown_code",
+                format!("no salesperson {code}"),
+            ));
+        }
+        for (field, codes, unknown) in [
+            ("mailing_group_codes", &state.links.mailing_groups, &self.mailing_groups),
+            ("industry_group_codes", &state.links.industry_groups, &self.industry_groups),
+            ("business_relation_codes", &state.links.business_relations, &self.business_relations),
+            ("job_responsibility_codes", &state.links.job_responsibilities, &self.job_responsibilities),
+        ] {
+            let missing: Vec<&str> =
+                codes.iter().filter(|code| unknown.contains(*code)).map(String::as_str).collect();
+            if !missing.is_empty() {
+                errors.push(FieldError::new(
+                    c.field_name(field),
+                    "unknown_code",
+                    format!("unknown codes: {}", missing.join(", ")),
+                ));
+            }
+        }
+    }
+}
+
+/// The contacts that persons of the batch name as their company: stored ones, or contacts of
+/// this batch.
+struct NamedCompanies<'a> {
+    /// Stored contacts by `no`, with their type.
+    stored: HashMap<String, ContactType>,
+    /// This batch's contacts by their new `no`, with their new type.
+    batch: HashMap<&'a str, ContactType>,
+    /// Numbers this batch renames away: they no longer name their contact once it is written.
+    renamed_away: HashSet<&'a str>,
+}
+
+impl<'a> NamedCompanies<'a> {
+    /// Reads the stored contacts named as companies, locked FOR SHARE on PostgreSQL so that
+    /// none turns into a person (or goes) before this write commits.
+    fn find(conn: &mut Conn, plans: &'a [PlannedWrite]) -> Result<Self, ApiError> {
+        let company_nos: Vec<String> = plans
+            .iter()
+            .filter_map(|p| p.state.company_no.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut stored: HashMap<String, ContactType> = HashMap::new();
+        for chunk in company_nos.chunks(MAX_BINDS_PER_LIST) {
+            macro_rules! query {
+                () => {
+                    contacts::table
+                        .filter(contacts::no.eq_any(chunk))
+                        .select((contacts::no, contacts::contact_type))
+                };
+            }
+            stored.extend(match conn {
+                Conn::Postgresql(c) => query!().for_share().load::<(String, ContactType)>(c)?,
+                Conn::Sqlite(c) => query!().load::<(String, ContactType)>(c)?,
+            });
+        }
+        let batch =
+            plans.iter().filter_map(|p| p.state.no.as_deref().map(|no| (no, p.state.contact_type))).collect();
+        let renamed_away = plans
+            .iter()
+            .filter_map(|p| {
+                p.existing
+                    .as_ref()
+                    .and_then(|e| e.state.no.as_deref())
+                    .filter(|old| p.state.no.as_deref() != Some(*old))
+            })
+            .collect();
+        Ok(NamedCompanies { stored, batch, renamed_away })
+    }
+
+    /// The type of the contact that `no` names once the batch is written; None if none does.
+    fn type_of(&self, no: &str) -> Option<ContactType> {
+        self.batch.get(no).copied().or_else(|| {
+            let gone = self.renamed_away.contains(no);
+            self.stored.get(no).filter(|_| !gone).copied()
+        })
+    }
+
+    /// Reports a person's company that does not exist, is a person, or is the person itself.
+    fn check(&self, state: &ContactState, c: &Checker, errors: &mut Vec<FieldError>) {
+        let (ContactType::Person, Some(company_no)) = (state.contact_type, &state.company_no) else { return };
+        match self.type_of(company_no) {
+            None => errors.push(FieldError::new(
+                c.field_name("company_no"),
+                "unknown_reference",
+                format!("no contact with no {company_no}"),
+            )),
+            Some(ContactType::Person) => errors.push(FieldError::new(
+                c.field_name("company_no"),
+                "not_a_company",
+                format!("{company_no} is a person, not a company"),
+            )),
+            Some(ContactType::Company) => {}
+        }
+        if state.no.as_deref() == Some(company_no.as_str()) {
+            errors.push(FieldError::new(
+                c.field_name("company_no"),
+                "invalid",
+                "a contact cannot be its own company",
+            ));
+        }
+    }
+}
+
+/// How many persons each stored company that this batch turns into a person still has.
+fn persons_of_companies_becoming_persons(
+    conn: &mut Conn,
+    plans: &[PlannedWrite],
+) -> Result<HashMap<i64, i64>, ApiError> {
     let becoming_persons: Vec<i64> = plans
         .iter()
         .filter_map(|p| {
@@ -89,87 +255,30 @@ pub(super) fn check_references(
             .load(conn)?;
         persons_of.extend(counts.into_iter().filter_map(|(id, n)| id.map(|id| (id, n))));
     }
-    let batch_types: HashMap<&str, ContactType> =
-        plans.iter().filter_map(|p| p.state.no.as_deref().map(|no| (no, p.state.contact_type))).collect();
-    // Numbers this batch renames away no longer name their contact once it is written.
-    let renamed_away: HashSet<&str> = plans
-        .iter()
-        .filter_map(|p| {
-            p.existing
-                .as_ref()
-                .and_then(|e| e.state.no.as_deref())
-                .filter(|old| p.state.no.as_deref() != Some(*old))
-        })
-        .collect();
+    Ok(persons_of)
+}
 
-    for plan in plans {
-        let state = &plan.state;
-        let c = Checker::with_prefix(plan.field_prefix.clone());
-        if let Some(code) = state.salesperson_code.as_ref().filter(|c| unknown_salespeople.contains(*c)) {
+/// Reports a company that would become a person while persons still belong to it.
+fn check_company_without_persons(
+    plan: &PlannedWrite,
+    persons_of: &HashMap<i64, i64>,
+    c: &Checker,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(&persons) = plan.existing.as_ref().and_then(|e| persons_of.get(&e.id)) {
+        if persons > 0 && plan.state.contact_type == ContactType::Person {
             errors.push(FieldError::new(
-                c.field_name("salesperson_code"),
-                "unknown_code",
-                format!("no salesperson {code}"),
+                c.field_name("type"),
+                "has_persons",
+                format!("the company has {persons} person(s) and cannot become a person"),
             ));
         }
-        for (field, codes, unknown) in [
-            ("mailing_group_codes", &state.links.mailing_groups, &unknown_mailing),
-            ("industry_group_codes", &state.links.industry_groups, &unknown_industry),
-            ("business_relation_codes", &state.links.business_relations, &unknown_relations),
-            ("job_responsibility_codes", &state.links.job_responsibilities, &unknown_jobs),
-        ] {
-            let missing: Vec<&str> =
-                codes.iter().filter(|code| unknown.contains(*code)).map(String::as_str).collect();
-            if !missing.is_empty() {
-                errors.push(FieldError::new(
-                    c.field_name(field),
-                    "unknown_code",
-                    format!("unknown codes: {}", missing.join(", ")),
-                ));
-            }
-        }
-        if let (ContactType::Person, Some(company_no)) = (state.contact_type, &state.company_no) {
-            let company_type = batch_types.get(company_no.as_str()).copied().or_else(|| {
-                let gone = renamed_away.contains(company_no.as_str());
-                stored.get(company_no).filter(|_| !gone).and_then(|t| ContactType::parse(t))
-            });
-            match company_type {
-                None => errors.push(FieldError::new(
-                    c.field_name("company_no"),
-                    "unknown_reference",
-                    format!("no contact with no {company_no}"),
-                )),
-                Some(ContactType::Person) => errors.push(FieldError::new(
-                    c.field_name("company_no"),
-                    "not_a_company",
-                    format!("{company_no} is a person, not a company"),
-                )),
-                Some(ContactType::Company) => {}
-            }
-            if state.no.as_deref() == Some(company_no.as_str()) {
-                errors.push(FieldError::new(
-                    c.field_name("company_no"),
-                    "invalid",
-                    "a contact cannot be its own company",
-                ));
-            }
-        }
-        if let Some(&persons) = plan.existing.as_ref().and_then(|e| persons_of.get(&e.id)) {
-            if persons > 0 && state.contact_type == ContactType::Person {
-                errors.push(FieldError::new(
-                    c.field_name("type"),
-                    "has_persons",
-                    format!("the company has {persons} person(s) and cannot become a person"),
-                ));
-            }
-        }
     }
-    Ok(())
 }
 
 /// `no` and `external_id` must be unique in the batch (422) and in the table (409). Answers
 /// the table clashes; batch repeats go into `errors`.
-pub(super) fn check_uniqueness(
+fn check_uniqueness(
     conn: &mut Conn,
     plans: &[PlannedWrite],
     errors: &mut Vec<FieldError>,
@@ -179,7 +288,7 @@ pub(super) fn check_uniqueness(
     for (field, unique) in [("no", UniqueField::No), ("external_id", UniqueField::ExternalId)] {
         let value_of = |s: &ContactState| match unique {
             UniqueField::No => s.no.clone(),
-            UniqueField::ExternalId => s.external_id.clone(),
+            UniqueField::ExternalId => s.external_id.clone().map(String::from),
         };
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, plan) in plans.iter().enumerate() {

@@ -1,4 +1,5 @@
-//! Contacts: CRUD, lists with filters, links to code tables, and bulk sync.
+//! Contacts: CRUD, lists with filters, links to code tables, and bulk sync (the contact lists
+//! of a code table entry are served from `code_tables::members`).
 
 pub mod checks;
 pub mod handlers;
@@ -22,10 +23,6 @@ use crate::domain::{ContactType, CorrespondenceType};
         handlers::patch_contact,
         handlers::delete_contact,
         handlers::bulk_sync_contacts,
-        handlers::list_mailing_group_contacts,
-        handlers::list_industry_group_contacts,
-        handlers::list_business_relation_contacts,
-        handlers::list_job_responsibility_contacts,
     ),
     components(schemas(
         ContactType,
@@ -49,13 +46,5 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(routing::resource("/contacts").get(list_contacts).post(create_contact))
         .service(
             routing::resource("/contacts/{id}").get(get_contact).patch(patch_contact).delete(delete_contact),
-        )
-        .service(routing::resource("/mailing-groups/{code}/contacts").get(list_mailing_group_contacts))
-        .service(routing::resource("/industry-groups/{code}/contacts").get(list_industry_group_contacts))
-        .service(
-            routing::resource("/business-relations/{code}/contacts").get(list_business_relation_contacts),
-        )
-        .service(
-            routing::resource("/job-responsibilities/{code}/contacts").get(list_job_responsibility_contacts),
         );
 }

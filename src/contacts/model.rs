@@ -5,9 +5,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::state::ContactLinks;
 use crate::db::schema::contacts;
 use crate::domain::patch;
+use crate::domain::text::BoundedText;
 use crate::domain::{ContactType, CorrespondenceType};
 use crate::http::conditional::etag;
 use crate::http::json::JsonObject;
@@ -18,7 +18,7 @@ use crate::http::json::JsonObject;
 pub struct Contact {
     pub id: i64,
     pub no: String,
-    pub contact_type: String,
+    pub contact_type: ContactType,
     pub name: String,
     pub search_name: String,
     pub first_name: Option<String>,
@@ -38,7 +38,7 @@ pub struct Contact {
     pub language_code: Option<String>,
     pub salesperson_code: Option<String>,
     pub territory_code: Option<String>,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub exclude_from_segment: bool,
     pub privacy_blocked: bool,
     pub external_id: Option<String>,
@@ -53,7 +53,7 @@ pub struct Contact {
 #[diesel(table_name = contacts, treat_none_as_default_value = false)]
 pub struct ContactRowValues {
     pub no: String,
-    pub contact_type: String,
+    pub contact_type: ContactType,
     pub name: String,
     pub search_name: String,
     pub first_name: Option<String>,
@@ -73,7 +73,7 @@ pub struct ContactRowValues {
     pub language_code: Option<String>,
     pub salesperson_code: Option<String>,
     pub territory_code: Option<String>,
-    pub correspondence_type: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
     pub exclude_from_segment: bool,
     pub privacy_blocked: bool,
     pub external_id: Option<String>,
@@ -91,6 +91,27 @@ pub struct ContactUpdateRow {
     pub values: ContactRowValues,
 }
 
+/// The contact's text fields by their bounds in characters, each stated only here: the wire
+/// types, the state and the OpenAPI document take them from these types.
+pub type Name = BoundedText<100>;
+/// `first_name`, `middle_name`, `surname`.
+pub type NamePart = BoundedText<30>;
+pub type JobTitle = BoundedText<30>;
+pub type Address = BoundedText<100>;
+pub type Address2 = BoundedText<50>;
+pub type City = BoundedText<30>;
+pub type PostCode = BoundedText<20>;
+pub type County = BoundedText<30>;
+pub type CountryCode = BoundedText<10>;
+/// `phone`, `mobile_phone`.
+pub type Phone = BoundedText<30>;
+/// Checked as an address as well (`BoundedText::check_email`).
+pub type Email = BoundedText<80>;
+pub type LanguageCode = BoundedText<10>;
+pub type SalespersonCode = BoundedText<20>;
+pub type TerritoryCode = BoundedText<20>;
+pub type ExternalId = BoundedText<100>;
+
 /// A contact to create. `no` comes from the number series (`CT000001`, ...) when omitted.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -101,45 +122,45 @@ pub struct CreateContact {
     #[serde(rename = "type")]
     pub contact_type: ContactType,
     /// Required for companies; for persons made of first/middle/surname when omitted.
-    #[schema(max_length = 100)]
-    pub name: Option<String>,
-    #[schema(max_length = 30)]
-    pub first_name: Option<String>,
-    #[schema(max_length = 30)]
-    pub middle_name: Option<String>,
-    #[schema(max_length = 30)]
-    pub surname: Option<String>,
+    #[schema(inline)]
+    pub name: Option<Name>,
+    #[schema(inline)]
+    pub first_name: Option<NamePart>,
+    #[schema(inline)]
+    pub middle_name: Option<NamePart>,
+    #[schema(inline)]
+    pub surname: Option<NamePart>,
     /// Persons only: the `no` of an existing company contact.
     #[schema(max_length = 20)]
     pub company_no: Option<String>,
-    #[schema(max_length = 30)]
-    pub job_title: Option<String>,
-    #[schema(max_length = 100)]
-    pub address: Option<String>,
-    #[schema(max_length = 50)]
-    pub address_2: Option<String>,
-    #[schema(max_length = 30)]
-    pub city: Option<String>,
-    #[schema(max_length = 20)]
-    pub post_code: Option<String>,
-    #[schema(max_length = 30)]
-    pub county: Option<String>,
+    #[schema(inline)]
+    pub job_title: Option<JobTitle>,
+    #[schema(inline)]
+    pub address: Option<Address>,
+    #[schema(inline)]
+    pub address_2: Option<Address2>,
+    #[schema(inline)]
+    pub city: Option<City>,
+    #[schema(inline)]
+    pub post_code: Option<PostCode>,
+    #[schema(inline)]
+    pub county: Option<County>,
     /// ISO 3166 alpha-2 recommended, not enforced.
-    #[schema(max_length = 10)]
-    pub country_code: Option<String>,
-    #[schema(max_length = 30)]
-    pub phone: Option<String>,
-    #[schema(max_length = 30)]
-    pub mobile_phone: Option<String>,
-    #[schema(max_length = 80)]
-    pub email: Option<String>,
-    #[schema(max_length = 10)]
-    pub language_code: Option<String>,
+    #[schema(inline)]
+    pub country_code: Option<CountryCode>,
+    #[schema(inline)]
+    pub phone: Option<Phone>,
+    #[schema(inline)]
+    pub mobile_phone: Option<Phone>,
+    #[schema(inline)]
+    pub email: Option<Email>,
+    #[schema(inline)]
+    pub language_code: Option<LanguageCode>,
     /// Must name an existing salesperson.
-    #[schema(max_length = 20)]
-    pub salesperson_code: Option<String>,
-    #[schema(max_length = 20)]
-    pub territory_code: Option<String>,
+    #[schema(inline)]
+    pub salesperson_code: Option<SalespersonCode>,
+    #[schema(inline)]
+    pub territory_code: Option<TerritoryCode>,
     /// The contact's preferred channel.
     pub correspondence_type: Option<CorrespondenceType>,
     /// Criteria actions skip the contact unless told `ignore_exclusion`.
@@ -147,8 +168,8 @@ pub struct CreateContact {
     /// Never added to a segment, logged or delivered to.
     pub privacy_blocked: Option<bool>,
     /// Unique when set: the key of ERP integrations.
-    #[schema(max_length = 100)]
-    pub external_id: Option<String>,
+    #[schema(inline)]
+    pub external_id: Option<ExternalId>,
     pub mailing_group_codes: Option<Vec<String>>,
     /// Companies only.
     pub industry_group_codes: Option<Vec<String>>,
@@ -171,77 +192,60 @@ pub struct ContactPatch {
     #[schema(value_type = ContactType)]
     pub contact_type: Option<Option<ContactType>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 100)]
-    pub name: Option<Option<String>>,
+    #[schema(inline)]
+    pub name: Option<Option<Name>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 30)]
-    pub first_name: Option<Option<String>>,
+    #[schema(inline)]
+    pub first_name: Option<Option<NamePart>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 30)]
-    pub middle_name: Option<Option<String>>,
+    #[schema(inline)]
+    pub middle_name: Option<Option<NamePart>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 30)]
-    pub surname: Option<Option<String>>,
+    #[schema(inline)]
+    pub surname: Option<Option<NamePart>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
     #[schema(max_length = 20)]
     pub company_no: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 30)]
-    pub job_title: Option<Option<String>>,
+    #[schema(inline)]
+    pub job_title: Option<Option<JobTitle>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 100)]
-    pub address: Option<Option<String>>,
+    #[schema(inline)]
+    pub address: Option<Option<Address>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 50)]
-    pub address_2: Option<Option<String>>,
+    #[schema(inline)]
+    pub address_2: Option<Option<Address2>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 30)]
-    pub city: Option<Option<String>>,
+    #[schema(inline)]
+    pub city: Option<Option<City>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 20)]
-    pub post_code: Option<Option<String>>,
+    #[schema(inline)]
+    pub post_code: Option<Option<PostCode>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 30)]
-    pub county: Option<Option<String>>,
+    #[schema(inline)]
+    pub county: Option<Option<County>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 10)]
-    pub country_code: Option<Option<String>>,
+    #[schema(inline)]
+    pub country_code: Option<Option<CountryCode>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 30)]
-    pub phone: Option<Option<String>>,
+    #[schema(inline)]
+    pub phone: Option<Option<Phone>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 30)]
-    pub mobile_phone: Option<Option<String>>,
+    #[schema(inline)]
+    pub mobile_phone: Option<Option<Phone>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 80)]
-    pub email: Option<Option<String>>,
+    #[schema(inline)]
+    pub email: Option<Option<Email>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 10)]
-    pub language_code: Option<Option<String>>,
+    #[schema(inline)]
+    pub language_code: Option<Option<LanguageCode>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 20)]
-    pub salesperson_code: Option<Option<String>>,
+    #[schema(inline)]
+    pub salesperson_code: Option<Option<SalespersonCode>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 20)]
-    pub territory_code: Option<Option<String>>,
+    #[schema(inline)]
+    pub territory_code: Option<Option<TerritoryCode>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<CorrespondenceType>)]
     pub correspondence_type: Option<Option<CorrespondenceType>>,
@@ -252,9 +256,8 @@ pub struct ContactPatch {
     #[schema(value_type = bool)]
     pub privacy_blocked: Option<Option<bool>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 100)]
-    pub external_id: Option<Option<String>>,
+    #[schema(inline)]
+    pub external_id: Option<Option<ExternalId>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Vec<String>)]
     pub mailing_group_codes: Option<Option<Vec<String>>>,
@@ -313,6 +316,15 @@ pub struct ContactResponse {
     pub etag: String,
 }
 
+/// The codes a contact is linked to, each list sorted and without repeats.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactLinks {
+    pub mailing_groups: Vec<String>,
+    pub industry_groups: Vec<String>,
+    pub business_relations: Vec<String>,
+    pub job_responsibilities: Vec<String>,
+}
+
 /// A contact row with what the response adds to it.
 #[derive(Debug, Clone)]
 pub struct ContactView {
@@ -334,7 +346,7 @@ impl From<ContactView> for ContactResponse {
             etag,
             id: row.id,
             no: row.no,
-            contact_type: ContactType::parse(&row.contact_type).unwrap_or(ContactType::Company),
+            contact_type: row.contact_type,
             name: row.name,
             first_name: row.first_name,
             middle_name: row.middle_name,
@@ -354,7 +366,7 @@ impl From<ContactView> for ContactResponse {
             language_code: row.language_code,
             salesperson_code: row.salesperson_code,
             territory_code: row.territory_code,
-            correspondence_type: row.correspondence_type.as_deref().and_then(CorrespondenceType::parse),
+            correspondence_type: row.correspondence_type,
             exclude_from_segment: row.exclude_from_segment,
             privacy_blocked: row.privacy_blocked,
             external_id: row.external_id,

@@ -6,8 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use std::collections::HashMap;
 
-use super::model::{Contact, ContactView};
-use super::state::ContactLinks;
+use super::model::{Contact, ContactLinks, ContactView};
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,
     contact_mailing_groups, contacts, interaction_log_entries, segment_lines, segments,
@@ -67,7 +66,7 @@ pub fn list_contacts(
         query = query.filter(contacts::company_id.eq(company_id));
     }
     if let Some(t) = filter.contact_type {
-        query = query.filter(contacts::contact_type.eq(t.as_str()));
+        query = query.filter(contacts::contact_type.eq(t));
     }
     if let Some(v) = &filter.no {
         query = query.filter(contacts::no.eq(v.clone()));
@@ -290,37 +289,4 @@ pub fn delete_contact(conn: &mut Conn, id: i64, if_match: IfMatch) -> Result<(),
         diesel::delete(contacts::table.find(id)).execute(conn)?;
         Ok(())
     })
-}
-
-/// 404 unless the code exists in the code table of `membership`.
-pub fn require_code(
-    conn: &mut Conn,
-    membership: super::handlers::Membership,
-    code: &str,
-) -> Result<(), ApiError> {
-    use super::handlers::Membership;
-    use crate::db::schema::{business_relations, industry_groups, job_responsibilities, mailing_groups};
-    let (exists, what): (bool, &str) = match membership {
-        Membership::MailingGroup => (
-            diesel::select(diesel::dsl::exists(mailing_groups::table.find(code))).get_result(conn)?,
-            "mailing group",
-        ),
-        Membership::IndustryGroup => (
-            diesel::select(diesel::dsl::exists(industry_groups::table.find(code))).get_result(conn)?,
-            "industry group",
-        ),
-        Membership::BusinessRelation => (
-            diesel::select(diesel::dsl::exists(business_relations::table.find(code))).get_result(conn)?,
-            "business relation",
-        ),
-        Membership::JobResponsibility => (
-            diesel::select(diesel::dsl::exists(job_responsibilities::table.find(code))).get_result(conn)?,
-            "job responsibility",
-        ),
-    };
-    if exists {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!("{what} {code}")))
-    }
 }

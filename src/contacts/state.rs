@@ -1,20 +1,34 @@
 //! The writable state of a contact: what a create, a PATCH or a bulk item makes of it, the
-//! checks that need no database, and the row values it is written as.
+//! checks that need no database, the row values it is written as, and the planned write
+//! (stored state and new state) that the checks and the write path take.
 
 use chrono::NaiveDateTime;
 
-use super::model::{Contact, ContactPatch, ContactRowValues, CreateContact};
+use super::model::{
+    Address, Address2, City, Contact, ContactLinks, ContactPatch, ContactRowValues, CountryCode, County,
+    CreateContact, Email, ExternalId, JobTitle, LanguageCode, Name, NamePart, Phone, PostCode,
+    SalespersonCode, TerritoryCode,
+};
 use crate::domain::patch;
+use crate::domain::text::BoundedText;
 use crate::domain::validation::Checker;
 use crate::domain::{ContactType, CorrespondenceType};
 
-/// The codes a contact is linked to, each list sorted and without repeats.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContactLinks {
-    pub mailing_groups: Vec<String>,
-    pub industry_groups: Vec<String>,
-    pub business_relations: Vec<String>,
-    pub job_responsibilities: Vec<String>,
+/// A stored contact as a write found it.
+#[derive(Debug, Clone)]
+pub struct Existing {
+    pub id: i64,
+    pub version: i64,
+    pub state: ContactState,
+}
+
+/// One contact to write: its new state, and the stored one when it exists.
+#[derive(Debug)]
+pub struct PlannedWrite {
+    /// Prefix of field names in errors: "" for single requests, `items[3]` in bulk.
+    pub field_prefix: String,
+    pub existing: Option<Existing>,
+    pub state: ContactState,
 }
 
 /// Everything a client can write about a contact; two equal states mean "unchanged".
@@ -23,28 +37,28 @@ pub struct ContactState {
     /// None until the number series assigns one.
     pub no: Option<String>,
     pub contact_type: ContactType,
-    pub name: Option<String>,
-    pub first_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub surname: Option<String>,
+    pub name: Option<Name>,
+    pub first_name: Option<NamePart>,
+    pub middle_name: Option<NamePart>,
+    pub surname: Option<NamePart>,
     pub company_no: Option<String>,
-    pub job_title: Option<String>,
-    pub address: Option<String>,
-    pub address_2: Option<String>,
-    pub city: Option<String>,
-    pub post_code: Option<String>,
-    pub county: Option<String>,
-    pub country_code: Option<String>,
-    pub phone: Option<String>,
-    pub mobile_phone: Option<String>,
-    pub email: Option<String>,
-    pub language_code: Option<String>,
-    pub salesperson_code: Option<String>,
-    pub territory_code: Option<String>,
+    pub job_title: Option<JobTitle>,
+    pub address: Option<Address>,
+    pub address_2: Option<Address2>,
+    pub city: Option<City>,
+    pub post_code: Option<PostCode>,
+    pub county: Option<County>,
+    pub country_code: Option<CountryCode>,
+    pub phone: Option<Phone>,
+    pub mobile_phone: Option<Phone>,
+    pub email: Option<Email>,
+    pub language_code: Option<LanguageCode>,
+    pub salesperson_code: Option<SalespersonCode>,
+    pub territory_code: Option<TerritoryCode>,
     pub correspondence_type: Option<CorrespondenceType>,
     pub exclude_from_segment: bool,
     pub privacy_blocked: bool,
-    pub external_id: Option<String>,
+    pub external_id: Option<ExternalId>,
     pub links: ContactLinks,
 }
 
@@ -83,29 +97,29 @@ impl ContactState {
     pub fn of(row: &Contact, company_no: Option<String>, links: ContactLinks) -> Self {
         ContactState {
             no: Some(row.no.clone()),
-            contact_type: ContactType::parse(&row.contact_type).unwrap_or(ContactType::Company),
-            name: Some(row.name.clone()),
-            first_name: row.first_name.clone(),
-            middle_name: row.middle_name.clone(),
-            surname: row.surname.clone(),
+            contact_type: row.contact_type,
+            name: Some(Name::new(row.name.clone())),
+            first_name: row.first_name.clone().map(BoundedText::new),
+            middle_name: row.middle_name.clone().map(BoundedText::new),
+            surname: row.surname.clone().map(BoundedText::new),
             company_no,
-            job_title: row.job_title.clone(),
-            address: row.address.clone(),
-            address_2: row.address_2.clone(),
-            city: row.city.clone(),
-            post_code: row.post_code.clone(),
-            county: row.county.clone(),
-            country_code: row.country_code.clone(),
-            phone: row.phone.clone(),
-            mobile_phone: row.mobile_phone.clone(),
-            email: row.email.clone(),
-            language_code: row.language_code.clone(),
-            salesperson_code: row.salesperson_code.clone(),
-            territory_code: row.territory_code.clone(),
-            correspondence_type: row.correspondence_type.as_deref().and_then(CorrespondenceType::parse),
+            job_title: row.job_title.clone().map(BoundedText::new),
+            address: row.address.clone().map(BoundedText::new),
+            address_2: row.address_2.clone().map(BoundedText::new),
+            city: row.city.clone().map(BoundedText::new),
+            post_code: row.post_code.clone().map(BoundedText::new),
+            county: row.county.clone().map(BoundedText::new),
+            country_code: row.country_code.clone().map(BoundedText::new),
+            phone: row.phone.clone().map(BoundedText::new),
+            mobile_phone: row.mobile_phone.clone().map(BoundedText::new),
+            email: row.email.clone().map(BoundedText::new),
+            language_code: row.language_code.clone().map(BoundedText::new),
+            salesperson_code: row.salesperson_code.clone().map(BoundedText::new),
+            territory_code: row.territory_code.clone().map(BoundedText::new),
+            correspondence_type: row.correspondence_type,
             exclude_from_segment: row.exclude_from_segment,
             privacy_blocked: row.privacy_blocked,
-            external_id: row.external_id.clone(),
+            external_id: row.external_id.clone().map(BoundedText::new),
             links,
         }
     }
@@ -123,7 +137,7 @@ impl ContactState {
     /// and the change does not set it.
     pub fn apply(&mut self, change: ContactPatch, c: &mut Checker) {
         let name_was_derived = self.contact_type == ContactType::Person
-            && (self.name.is_none() || self.name == self.derived_name());
+            && (self.name.is_none() || self.name.as_deref() == self.derived_name().as_deref());
         let name_set = change.name.is_some();
         patch::apply_required(c, "type", &mut self.contact_type, change.contact_type);
         patch::apply_required(c, "no", &mut self.no, change.no.map(|no| no.map(Some)));
@@ -166,22 +180,16 @@ impl ContactState {
             target.dedup();
         }
         // Empty strings mean "no value" for optional text, so clients need not send null.
-        for field in [
-            &mut self.name,
-            &mut self.first_name,
-            &mut self.middle_name,
-            &mut self.surname,
-            &mut self.company_no,
-            &mut self.email,
-            &mut self.salesperson_code,
-            &mut self.external_id,
-        ] {
-            if field.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                *field = None;
-            }
-        }
+        clear_blank(&mut self.name);
+        clear_blank(&mut self.first_name);
+        clear_blank(&mut self.middle_name);
+        clear_blank(&mut self.surname);
+        clear_blank(&mut self.company_no);
+        clear_blank(&mut self.email);
+        clear_blank(&mut self.salesperson_code);
+        clear_blank(&mut self.external_id);
         if !name_set && name_was_derived && self.contact_type == ContactType::Person {
-            self.name = self.derived_name();
+            self.name = self.derived_name().map(Name::new);
         }
     }
 
@@ -191,30 +199,28 @@ impl ContactState {
             c.code("no", no);
         }
         match &self.name {
-            Some(name) => c.max_len("name", Some(name), 100),
+            Some(name) => name.check("name", c),
             None => c.add("name", "required", "name is required (for persons, or first_name / surname)"),
         }
-        for (field, value, max) in [
-            ("first_name", &self.first_name, 30),
-            ("middle_name", &self.middle_name, 30),
-            ("surname", &self.surname, 30),
-            ("job_title", &self.job_title, 30),
-            ("address", &self.address, 100),
-            ("address_2", &self.address_2, 50),
-            ("city", &self.city, 30),
-            ("post_code", &self.post_code, 20),
-            ("county", &self.county, 30),
-            ("country_code", &self.country_code, 10),
-            ("phone", &self.phone, 30),
-            ("mobile_phone", &self.mobile_phone, 30),
-            ("language_code", &self.language_code, 10),
-            ("salesperson_code", &self.salesperson_code, 20),
-            ("territory_code", &self.territory_code, 20),
-            ("external_id", &self.external_id, 100),
-        ] {
-            c.max_len(field, value.as_deref(), max);
+        check_text(c, "first_name", &self.first_name);
+        check_text(c, "middle_name", &self.middle_name);
+        check_text(c, "surname", &self.surname);
+        check_text(c, "job_title", &self.job_title);
+        check_text(c, "address", &self.address);
+        check_text(c, "address_2", &self.address_2);
+        check_text(c, "city", &self.city);
+        check_text(c, "post_code", &self.post_code);
+        check_text(c, "county", &self.county);
+        check_text(c, "country_code", &self.country_code);
+        check_text(c, "phone", &self.phone);
+        check_text(c, "mobile_phone", &self.mobile_phone);
+        check_text(c, "language_code", &self.language_code);
+        check_text(c, "salesperson_code", &self.salesperson_code);
+        check_text(c, "territory_code", &self.territory_code);
+        check_text(c, "external_id", &self.external_id);
+        if let Some(email) = &self.email {
+            email.check_email("email", c);
         }
-        c.email("email", self.email.as_deref());
         if self.contact_type == ContactType::Company {
             if self.company_no.is_some() {
                 c.add("company_no", "not_allowed", "a company cannot belong to a company");
@@ -240,37 +246,51 @@ impl ContactState {
         version: i64,
         now: NaiveDateTime,
     ) -> ContactRowValues {
-        let name = self.name.clone().unwrap_or_default();
+        let name: String = self.name.clone().map(String::from).unwrap_or_default();
         ContactRowValues {
             no,
-            contact_type: self.contact_type.as_str().to_owned(),
+            contact_type: self.contact_type,
             search_name: name.to_lowercase(),
             name,
-            first_name: self.first_name.clone(),
-            middle_name: self.middle_name.clone(),
-            surname: self.surname.clone(),
+            first_name: self.first_name.clone().map(String::from),
+            middle_name: self.middle_name.clone().map(String::from),
+            surname: self.surname.clone().map(String::from),
             company_id,
-            job_title: self.job_title.clone(),
-            address: self.address.clone(),
-            address_2: self.address_2.clone(),
-            city: self.city.clone(),
-            post_code: self.post_code.clone(),
-            county: self.county.clone(),
-            country_code: self.country_code.clone(),
-            phone: self.phone.clone(),
-            mobile_phone: self.mobile_phone.clone(),
-            email: self.email.clone(),
-            language_code: self.language_code.clone(),
-            salesperson_code: self.salesperson_code.clone(),
-            territory_code: self.territory_code.clone(),
-            correspondence_type: self.correspondence_type.map(|t| t.as_str().to_owned()),
+            job_title: self.job_title.clone().map(String::from),
+            address: self.address.clone().map(String::from),
+            address_2: self.address_2.clone().map(String::from),
+            city: self.city.clone().map(String::from),
+            post_code: self.post_code.clone().map(String::from),
+            county: self.county.clone().map(String::from),
+            country_code: self.country_code.clone().map(String::from),
+            phone: self.phone.clone().map(String::from),
+            mobile_phone: self.mobile_phone.clone().map(String::from),
+            email: self.email.clone().map(String::from),
+            language_code: self.language_code.clone().map(String::from),
+            salesperson_code: self.salesperson_code.clone().map(String::from),
+            territory_code: self.territory_code.clone().map(String::from),
+            correspondence_type: self.correspondence_type,
             exclude_from_segment: self.exclude_from_segment,
             privacy_blocked: self.privacy_blocked,
-            external_id: self.external_id.clone(),
+            external_id: self.external_id.clone().map(String::from),
             version,
             created_at: now,
             updated_at: now,
         }
+    }
+}
+
+/// Reports the fault of an optional bounded text, if it has one.
+fn check_text<const MAX: usize>(c: &mut Checker, field: &str, value: &Option<BoundedText<MAX>>) {
+    if let Some(text) = value {
+        text.check(field, c);
+    }
+}
+
+/// Clears text that is empty or only blanks.
+fn clear_blank<T: AsRef<str>>(field: &mut Option<T>) {
+    if field.as_ref().is_some_and(|v| v.as_ref().trim().is_empty()) {
+        *field = None;
     }
 }
 

@@ -3,14 +3,16 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::checks::{check_references, check_uniqueness, UniqueField, UniqueOwners};
-use super::model::{BulkResult, BulkStatus, ContactPatch, ContactRowValues, ContactUpdateRow, CreateContact};
+use super::checks::{check_plans, UniqueField, UniqueOwners};
+use super::model::{
+    BulkResult, BulkStatus, Contact, ContactPatch, ContactRowValues, ContactUpdateRow, CreateContact,
+};
 use super::repo::with_company_and_links;
-use super::state::ContactState;
+use super::state::{ContactState, Existing, PlannedWrite};
 use crate::db::number_series;
 use crate::db::schema::{
     contact_business_relations, contact_industry_groups, contact_job_responsibilities,
@@ -25,23 +27,6 @@ use crate::with_backend;
 
 /// Rows per multi-row statement: 1000 rows of 28 columns stay under SQLite's 32766 binds.
 const ROWS_PER_STATEMENT: usize = 1000;
-
-/// A stored contact as a write found it.
-#[derive(Debug, Clone)]
-pub struct Existing {
-    pub id: i64,
-    pub version: i64,
-    pub state: ContactState,
-}
-
-/// One contact to write: its new state, and the stored one when it exists.
-#[derive(Debug)]
-pub struct PlannedWrite {
-    /// Prefix of field names in errors: "" for single requests, `items[3]` in bulk.
-    pub field_prefix: String,
-    pub existing: Option<Existing>,
-    pub state: ContactState,
-}
 
 /// What was done with a planned write.
 #[derive(Debug, Clone)]
@@ -148,7 +133,7 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
 
 /// The `external_id` an item is matched on; an empty one means none, as everywhere else.
 fn match_key_external_id(item: &ContactPatch) -> Option<String> {
-    item.external_id.clone().flatten().filter(|x| !x.trim().is_empty())
+    item.external_id.clone().flatten().filter(|x| !x.trim().is_empty()).map(String::from)
 }
 
 /// Loads stored contacts as states, locking their rows on PostgreSQL so that the comparison
@@ -159,7 +144,7 @@ fn load_existing(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Existing>, ApiError
         // `as_select` is typed by backend, so the query is spelled out per arm.
         macro_rules! query {
             () => {
-                contacts::table.filter(contacts::id.eq_any(chunk)).select(super::model::Contact::as_select())
+                contacts::table.filter(contacts::id.eq_any(chunk)).select(Contact::as_select())
             };
         }
         rows.extend(match conn {
@@ -182,25 +167,25 @@ fn load_existing(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Existing>, ApiError
 pub fn write_contacts(
     conn: &mut Conn,
     plans: Vec<PlannedWrite>,
-    mut errors: Vec<FieldError>,
-    mut owners: UniqueOwners,
+    errors: Vec<FieldError>,
+    owners: UniqueOwners,
 ) -> Result<Vec<Written>, ApiError> {
-    for plan in &plans {
-        let mut checker = Checker::with_prefix(plan.field_prefix.clone());
-        plan.state.check(&mut checker);
-        errors.extend(checker.errors);
+    check_plans(conn, &plans, errors, owners)?;
+    let nos = contact_numbers(conn, &plans)?;
+    let now = Utc::now().naive_utc();
+    let mut results = unchanged_results(&plans, &nos);
+    // Companies first, so that persons of the same batch can name them.
+    for phase in [ContactType::Company, ContactType::Person] {
+        write_phase(conn, &plans, phase, &nos, now, &mut results)?;
     }
-    check_references(conn, &plans, &mut errors)?;
-    let duplicates = check_uniqueness(conn, &plans, &mut errors, &mut owners)?;
-    if !errors.is_empty() {
-        errors.extend(duplicates);
-        return Err(ApiError::Validation(errors));
-    }
-    if !duplicates.is_empty() {
-        return Err(ApiError::Duplicates(duplicates));
-    }
+    let results: Vec<Written> = results.into_iter().flatten().collect();
+    write_links(conn, &plans, &results)?;
+    Ok(results)
+}
 
-    // Numbers for new contacts without one, skipping numbers taken in the table or the batch.
+/// The `no` of each plan: its own, or for a new contact without one the next number of the
+/// series that neither the table nor the batch holds.
+fn contact_numbers(conn: &mut Conn, plans: &[PlannedWrite]) -> Result<Vec<String>, ApiError> {
     let wanted = plans.iter().filter(|p| p.existing.is_none() && p.state.no.is_none()).count();
     let batch_nos: HashSet<String> = plans.iter().filter_map(|p| p.state.no.clone()).collect();
     let mut assigned = number_series::assign(conn, number_series::CONTACT, wanted, |conn, candidates| {
@@ -210,72 +195,106 @@ pub fn write_contacts(
         Ok(taken)
     })?
     .into_iter();
+    Ok(plans.iter().map(|p| p.state.no.clone().or_else(|| assigned.next()).unwrap_or_default()).collect())
+}
 
-    let now = Utc::now().naive_utc();
-    let mut results: Vec<Option<Written>> = vec![None; plans.len()];
-    let mut nos: Vec<String> = Vec::with_capacity(plans.len());
-    for (plan, result) in plans.iter().zip(results.iter_mut()) {
-        let no = plan.state.no.clone().or_else(|| assigned.next()).unwrap_or_default();
-        if let Some(e) = plan.existing.as_ref().filter(|e| e.state == plan.state) {
-            *result = Some(Written { status: BulkStatus::Unchanged, id: e.id, no: no.clone() });
-        }
-        nos.push(no);
+/// `Unchanged` for each plan whose new state equals the stored one; None where a write is due.
+fn unchanged_results(plans: &[PlannedWrite], nos: &[String]) -> Vec<Option<Written>> {
+    plans
+        .iter()
+        .zip(nos)
+        .map(|(plan, no)| {
+            plan.existing.as_ref().filter(|e| e.state == plan.state).map(|e| Written {
+                status: BulkStatus::Unchanged,
+                id: e.id,
+                no: no.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Inserts and updates the contacts of one type that are due a write, and records each in
+/// `results`.
+fn write_phase(
+    conn: &mut Conn,
+    plans: &[PlannedWrite],
+    phase: ContactType,
+    nos: &[String],
+    now: NaiveDateTime,
+    results: &mut [Option<Written>],
+) -> Result<(), ApiError> {
+    let in_phase: Vec<usize> =
+        (0..plans.len()).filter(|&i| results[i].is_none() && plans[i].state.contact_type == phase).collect();
+    if in_phase.is_empty() {
+        return Ok(());
     }
-
-    // Companies first, so that persons of the same batch can name them.
-    for phase in [ContactType::Company, ContactType::Person] {
-        let in_phase: Vec<usize> = (0..plans.len())
-            .filter(|&i| results[i].is_none() && plans[i].state.contact_type == phase)
-            .collect();
-        if in_phase.is_empty() {
-            continue;
-        }
-        let company_ids = resolve_company_ids(conn, in_phase.iter().map(|&i| &plans[i].state))?;
-        let mut inserts = Vec::new();
-        let mut updates = Vec::new();
-        for &i in &in_phase {
-            let state = &plans[i].state;
-            let company_id = match &state.company_no {
-                // Checked before any write; a miss here means the batch moved the number meanwhile.
-                Some(no) => Some(company_ids.get(no).copied().ok_or_else(|| {
-                    ApiError::Validation(vec![FieldError::new(
-                        format!("{}.company_no", plans[i].field_prefix).trim_start_matches('.'),
-                        "unknown_reference",
-                        format!("no company contact with no {no} after this batch"),
-                    )])
-                })?),
-                None => None,
-            };
-            match &plans[i].existing {
-                None => inserts.push((i, state.row_values(nos[i].clone(), company_id, 1, now))),
-                Some(e) => updates.push((
-                    i,
-                    ContactUpdateRow {
-                        id: e.id,
-                        values: state.row_values(nos[i].clone(), company_id, e.version + 1, now),
-                    },
-                )),
-            }
-        }
-        let (inserted, insert_values): (Vec<usize>, Vec<ContactRowValues>) = inserts.into_iter().unzip();
-        let created = insert_rows(conn, &insert_values)?;
-        for i in &inserted {
-            let id = created
-                .get(&nos[*i])
-                .copied()
-                .ok_or_else(|| ApiError::internal("inserted contact not returned"))?;
-            results[*i] = Some(Written { status: BulkStatus::Created, id, no: nos[*i].clone() });
-        }
-        let (updated, update_values): (Vec<usize>, Vec<ContactUpdateRow>) = updates.into_iter().unzip();
-        update_rows(conn, &update_values)?;
-        for (i, row) in updated.iter().zip(&update_values) {
-            results[*i] = Some(Written { status: BulkStatus::Updated, id: row.id, no: nos[*i].clone() });
+    let company_ids = resolve_company_ids(conn, in_phase.iter().map(|&i| &plans[i].state))?;
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    for &i in &in_phase {
+        let (plan, no) = (&plans[i], nos[i].clone());
+        let company_id = company_id_of(plan, &company_ids)?;
+        match &plan.existing {
+            None => inserts.push((i, plan.state.row_values(no, company_id, 1, now))),
+            Some(e) => updates.push((
+                i,
+                ContactUpdateRow {
+                    id: e.id,
+                    values: plan.state.row_values(no, company_id, e.version + 1, now),
+                },
+            )),
         }
     }
+    insert_new(conn, inserts, nos, results)?;
+    update_changed(conn, updates, nos, results)
+}
 
-    let results: Vec<Written> = results.into_iter().flatten().collect();
-    write_links(conn, &plans, &results)?;
-    Ok(results)
+/// The id of the plan's company, found among this batch's writes or the stored contacts.
+fn company_id_of(plan: &PlannedWrite, company_ids: &HashMap<String, i64>) -> Result<Option<i64>, ApiError> {
+    let Some(no) = &plan.state.company_no else { return Ok(None) };
+    // Checked before any write; a miss here means the batch moved the number meanwhile.
+    let id = company_ids.get(no).copied().ok_or_else(|| {
+        ApiError::Validation(vec![FieldError::new(
+            format!("{}.company_no", plan.field_prefix).trim_start_matches('.'),
+            "unknown_reference",
+            format!("no company contact with no {no} after this batch"),
+        )])
+    })?;
+    Ok(Some(id))
+}
+
+/// Inserts the new contacts (plan index, row) and records them as `Created`.
+fn insert_new(
+    conn: &mut Conn,
+    inserts: Vec<(usize, ContactRowValues)>,
+    nos: &[String],
+    results: &mut [Option<Written>],
+) -> Result<(), ApiError> {
+    let (inserted, values): (Vec<usize>, Vec<ContactRowValues>) = inserts.into_iter().unzip();
+    let created = insert_rows(conn, &values)?;
+    for i in inserted {
+        let id = created
+            .get(&nos[i])
+            .copied()
+            .ok_or_else(|| ApiError::internal("inserted contact not returned"))?;
+        results[i] = Some(Written { status: BulkStatus::Created, id, no: nos[i].clone() });
+    }
+    Ok(())
+}
+
+/// Updates the changed contacts (plan index, row) and records them as `Updated`.
+fn update_changed(
+    conn: &mut Conn,
+    updates: Vec<(usize, ContactUpdateRow)>,
+    nos: &[String],
+    results: &mut [Option<Written>],
+) -> Result<(), ApiError> {
+    let (updated, rows): (Vec<usize>, Vec<ContactUpdateRow>) = updates.into_iter().unzip();
+    update_rows(conn, &rows)?;
+    for (i, row) in updated.into_iter().zip(&rows) {
+        results[i] = Some(Written { status: BulkStatus::Updated, id: row.id, no: nos[i].clone() });
+    }
+    Ok(())
 }
 
 /// Company no -> id for the persons among `states` (after this batch's companies are written).

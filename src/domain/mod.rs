@@ -4,6 +4,7 @@
 mod enums;
 pub mod money;
 pub mod patch;
+pub mod text;
 pub mod validation;
 
 pub use enums::*;
