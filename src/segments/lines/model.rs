@@ -33,20 +33,10 @@ pub struct LineRow {
     pub contact_email: Option<String>,
     #[diesel(select_expression = contacts::privacy_blocked)]
     pub contact_privacy_blocked: bool,
-    pub description: Option<String>,
-    pub subject: Option<String>,
-    pub interaction_template_code: Option<String>,
-    pub language_code: Option<String>,
-    pub correspondence_type: Option<CorrespondenceType>,
-    pub date: Option<NaiveDate>,
-    pub salesperson_code: Option<String>,
-    pub cost_cents: Option<i64>,
-    pub duration_min: Option<i64>,
+    #[diesel(embed)]
+    pub own: LineOverrides,
     #[diesel(embed)]
     pub effective: EffectiveValues,
-    pub personal_note: Option<String>,
-    pub evaluation: Option<Evaluation>,
-    pub attempt_failed: bool,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -89,6 +79,25 @@ pub struct LineOverrides {
 }
 
 impl LineOverrides {
+    /// The interaction fields the line sets itself, by their wire names.
+    fn overridden(&self) -> Vec<String> {
+        [
+            ("description", self.description.is_some()),
+            ("subject", self.subject.is_some()),
+            ("interaction_template_code", self.interaction_template_code.is_some()),
+            ("language_code", self.language_code.is_some()),
+            ("correspondence_type", self.correspondence_type.is_some()),
+            ("date", self.date.is_some()),
+            ("salesperson_code", self.salesperson_code.is_some()),
+            ("cost", self.cost_cents.is_some()),
+            ("duration_min", self.duration_min.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, set)| *set)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+    }
+
     /// Applies a PATCH; a `null` attempt flag is reported in `c` and left alone.
     pub fn apply(&mut self, change: LinePatch, c: &mut Checker) {
         patch::apply(&mut self.description, change.description);
@@ -186,25 +195,6 @@ pub struct SegmentLineResponse {
 }
 
 impl LineRow {
-    /// The interaction fields the line sets itself, by their wire names.
-    fn overridden(&self) -> Vec<String> {
-        [
-            ("description", self.description.is_some()),
-            ("subject", self.subject.is_some()),
-            ("interaction_template_code", self.interaction_template_code.is_some()),
-            ("language_code", self.language_code.is_some()),
-            ("correspondence_type", self.correspondence_type.is_some()),
-            ("date", self.date.is_some()),
-            ("salesperson_code", self.salesperson_code.is_some()),
-            ("cost", self.cost_cents.is_some()),
-            ("duration_min", self.duration_min.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, set)| *set)
-        .map(|(name, _)| name.to_owned())
-        .collect()
-    }
-
     /// What logging or delivery of this line would stumble on.
     fn warnings(&self) -> Vec<LineWarning> {
         let mut warnings = Vec::new();
@@ -236,7 +226,7 @@ impl SegmentLineResponse {
             row.template_version.unwrap_or(0),
             company.as_ref().map_or(0, |c| c.2),
         ]);
-        let (overridden, warnings) = (row.overridden(), row.warnings());
+        let (overridden, warnings) = (row.own.overridden(), row.warnings());
         SegmentLineResponse {
             etag,
             id: row.id,
@@ -256,9 +246,9 @@ impl SegmentLineResponse {
             salesperson_code: row.effective.salesperson_code,
             cost: Money(row.effective.cost_cents),
             duration_min: row.effective.duration_min,
-            personal_note: row.personal_note,
-            evaluation: row.evaluation,
-            attempt_failed: row.attempt_failed,
+            personal_note: row.own.personal_note,
+            evaluation: row.own.evaluation,
+            attempt_failed: row.own.attempt_failed,
             overridden,
             warnings,
             version: row.version,
