@@ -8,6 +8,7 @@ mod cli;
 mod code_tables;
 mod contacts;
 mod criteria;
+mod criteria_properties;
 mod foundation;
 mod idempotency;
 mod openapi;
