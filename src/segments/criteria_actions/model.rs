@@ -235,6 +235,7 @@ pub struct RefreshResult {
 #[serde(deny_unknown_fields)]
 pub struct ApplySavedCriteria {
     /// The saved criteria's code.
+    #[schema(min_length = 1, max_length = 20, pattern = r"^[^\s/]+$")]
     pub code: String,
 }
 
