@@ -72,8 +72,8 @@ pub struct InteractionTest {
     pub condition: Option<Box<FilterNode>>,
 }
 
-/// A condition on one field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// A condition on one field (its OpenAPI schema, one per field kind, is in `schema`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     pub field: FilterField,
@@ -85,7 +85,7 @@ pub struct Condition {
 /// `interactions.where`, the interaction log entry fields (`interaction_template_code`,
 /// `interaction_group_code`, `segment_no`, `logged_segment_id`, `evaluation`,
 /// `salesperson_code`, `correspondence_type`, `canceled`, `date`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FilterField {
     No,
@@ -119,7 +119,7 @@ pub enum FilterField {
 /// An operator; which ones a field allows depends on its kind (text: eq, ne, in, not_in,
 /// contains, starts_with, is_null; dates and timestamps: eq, gt, gte, lt, lte, between, is_null;
 /// booleans: eq; enumerations and ids: eq, ne, in, not_in; memberships: in, not_in).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FilterOp {
     Eq,
@@ -139,7 +139,7 @@ pub enum FilterOp {
 /// The value of a condition: a string (text, codes, enumerations, dates `YYYY-MM-DD`,
 /// timestamps RFC 3339 or a date for the whole day), an integer (ids), a boolean (`eq` on
 /// booleans; `is_null`: true for "has no value"), or a list (`in`, `not_in`; `between` takes two).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FilterValue {
     Boolean(bool),
@@ -149,7 +149,7 @@ pub enum FilterValue {
 }
 
 /// One value of a list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ScalarValue {
     Integer(i64),

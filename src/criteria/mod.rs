@@ -3,4 +3,5 @@
 
 pub mod compile;
 pub mod filter;
+pub mod schema;
 pub mod selection;
