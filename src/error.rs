@@ -75,6 +75,10 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String },
+    /// A request refused for faults found in stored data (the lines of a segment to log),
+    /// listed in `errors` (a first page of them; `detail` gives the total).
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String, errors: Vec<FieldError> },
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -112,7 +116,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Validation(_) => ("validation-failed", "Validation failed"),
-            ApiError::Unprocessable { code, .. } => (code, "Unprocessable content"),
+            ApiError::Unprocessable { code, .. } | ApiError::Refused { code, .. } => {
+                (code, "Unprocessable content")
+            }
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
@@ -129,6 +135,7 @@ impl ApiError {
                 let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
                 (format!("already used by another resource: {}", fields.join(", ")), Some(errors.clone()))
             }
+            ApiError::Refused { detail, errors, .. } => (detail.clone(), Some(errors.clone())),
             ApiError::Internal(_) => ("the server failed; the error has been logged".to_owned(), None),
             other => (other.to_string(), None),
         };
@@ -155,7 +162,9 @@ impl ResponseError for ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Validation(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Unprocessable { .. } | ApiError::Refused { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -6,7 +6,10 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
-use crate::{api_keys, code_tables, contacts, health, saved_criteria, segments, templates};
+use crate::{
+    api_keys, code_tables, contacts, health, interaction_log, logged_segments, saved_criteria, segments,
+    templates,
+};
 
 /// The whole document: the service's own paths plus each resource module's, merged, then
 /// the security scheme and the shared problem answers added to every `/v1` operation.
@@ -19,6 +22,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(templates::TemplatesApi::openapi());
     doc.merge(segments::SegmentsApi::openapi());
     doc.merge(saved_criteria::SavedCriteriaApi::openapi());
+    doc.merge(logged_segments::LoggedSegmentsApi::openapi());
+    doc.merge(interaction_log::InteractionLogApi::openapi());
     SecurityAndProblems.modify(&mut doc);
     doc
 }
@@ -46,6 +51,8 @@ read < write < admin. Every error answers an RFC 9457 `application/problem+json`
 job responsibilities, salespeople, interaction groups"),
         (name = "interaction-templates", description = "Interaction templates and their defaults"),
         (name = "segments", description = "Segments: headers, lines with inherited values and overrides"),
+        (name = "logged-segments", description = "Logged segments: cancel, restore, follow-up"),
+        (name = "interaction-log", description = "Interaction log entries"),
     )
 )]
 struct ApiDoc;

@@ -19,7 +19,10 @@ use crate::http::idempotency;
 use crate::http::routing;
 use crate::openapi;
 use crate::state::AppState;
-use crate::{api_keys, code_tables, contacts, health, saved_criteria, segments, templates};
+use crate::{
+    api_keys, code_tables, contacts, health, interaction_log, logged_segments, saved_criteria, segments,
+    templates,
+};
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -121,6 +124,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(code_tables::routes)
                 .configure(templates::routes)
                 .configure(segments::routes)
-                .configure(saved_criteria::routes),
+                .configure(saved_criteria::routes)
+                .configure(logged_segments::routes)
+                .configure(interaction_log::routes),
         );
 }

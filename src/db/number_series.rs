@@ -38,3 +38,21 @@ pub fn assign(
     }
     Ok(assigned)
 }
+
+/// The series of interaction log entry numbers (plain integers).
+pub const INTERACTION_LOG_ENTRY: &str = "interaction_log_entry";
+
+/// Reserves `count` consecutive plain numbers of `series`; answers the one before the first,
+/// so that rows can take `base + ROW_NUMBER()` in one `INSERT ... SELECT`.
+pub fn reserve_block(conn: &mut Conn, series: &str, count: i64) -> Result<i64, ApiError> {
+    let last: i64 = diesel::update(number_series::table.find(series))
+        .set(number_series::last_no.eq(number_series::last_no + count))
+        .returning(number_series::last_no)
+        .get_result(conn)?;
+    Ok(last - count)
+}
+
+/// The next number of `series` as text (`LSEG00001`); inside the caller's write transaction.
+pub fn next(conn: &mut Conn, series: &str) -> Result<String, ApiError> {
+    reserve(conn, series, 1)?.pop().ok_or_else(|| ApiError::internal("a number series reserved nothing"))
+}

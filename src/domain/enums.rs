@@ -122,3 +122,8 @@ text_enum!(
         Refresh => "refresh",
     }
 );
+
+text_enum!(
+    /// Where delivery of an interaction stands.
+    DeliveryStatus { NotApplicable => "not_applicable", Pending => "pending", Sent => "sent", Failed => "failed" }
+);

@@ -5,6 +5,7 @@ pub mod criteria_actions;
 pub mod effective;
 pub mod handlers;
 pub mod lines;
+pub mod log;
 pub mod model;
 pub mod repo;
 
@@ -35,6 +36,7 @@ impl OpenApi for SegmentsApi {
         HeadersApi::openapi()
             .merge_from(lines::LinesApi::openapi())
             .merge_from(criteria_actions::CriteriaActionsApi::openapi())
+            .merge_from(log::LogApi::openapi())
     }
 }
 
@@ -48,5 +50,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(h::delete_segment),
         )
         .configure(lines::routes)
-        .configure(criteria_actions::routes);
+        .configure(criteria_actions::routes)
+        .configure(log::routes);
 }

@@ -22,7 +22,7 @@ db_test!(migrations_create_every_table_and_a_second_run_does_nothing, |app| {
     let mut conn = app.conn();
     assert_eq!(crm_segments::db::run_migrations(&mut conn).unwrap(), 0);
     let series: i64 = crm_segments::db::schema::number_series::table.count().get_result(&mut *conn).unwrap();
-    assert_eq!(series, 3);
+    assert_eq!(series, 4);
 });
 
 db_test!(a_v1_route_without_a_key_is_401, |app| {

@@ -11,6 +11,7 @@ mod criteria;
 mod criteria_properties;
 mod foundation;
 mod idempotency;
+mod logging;
 mod openapi;
 mod segments;
 mod templates;

@@ -1,0 +1,41 @@
+//! `/v1/interaction-log-entries` and `/v1/contacts/{id}/interactions`: the interaction log,
+//! read-only but for evaluation, attempt failed, comment and canceled.
+
+pub mod handlers;
+pub mod model;
+pub mod repo;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+use self::handlers as h;
+use crate::http::routing;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        h::list_interaction_log_entries,
+        h::get_interaction_log_entry,
+        h::patch_interaction_log_entry,
+        h::delete_interaction_log_entry,
+        h::list_contact_interactions,
+    ),
+    components(schemas(
+        model::EntryResponse,
+        model::EntryList,
+        model::EntryPatch,
+        crate::domain::DeliveryStatus
+    ))
+)]
+pub struct InteractionLogApi;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(routing::resource("/interaction-log-entries").get(h::list_interaction_log_entries))
+        .service(
+            routing::resource("/interaction-log-entries/{id}")
+                .get(h::get_interaction_log_entry)
+                .patch(h::patch_interaction_log_entry)
+                .delete(h::delete_interaction_log_entry),
+        )
+        .service(routing::resource("/contacts/{id}/interactions").get(h::list_contact_interactions));
+}

@@ -1,0 +1,155 @@
+//! Interaction log entries: the stored row and the wire types.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::schema::interaction_log_entries;
+use crate::domain::money::Money;
+use crate::domain::patch;
+use crate::domain::{CorrespondenceType, DeliveryStatus, Evaluation, InformationFlow, InitiatedBy};
+
+/// A stored entry.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = interaction_log_entries)]
+pub struct EntryRow {
+    pub id: i64,
+    pub entry_no: i64,
+    pub contact_id: i64,
+    pub contact_no: String,
+    pub contact_name: String,
+    pub contact_company_no: Option<String>,
+    pub contact_company_name: Option<String>,
+    pub date: NaiveDate,
+    pub time_of_interaction: NaiveDateTime,
+    pub description: String,
+    pub subject: Option<String>,
+    pub comment: Option<String>,
+    pub interaction_template_code: String,
+    pub interaction_group_code: Option<String>,
+    pub language_code: Option<String>,
+    pub information_flow: InformationFlow,
+    pub initiated_by: InitiatedBy,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub salesperson_code: Option<String>,
+    pub cost_cents: i64,
+    pub duration_min: i64,
+    pub evaluation: Option<Evaluation>,
+    pub attempt_failed: bool,
+    pub segment_no: Option<String>,
+    pub logged_segment_id: Option<i64>,
+    pub user_name: String,
+    pub delivery_status: DeliveryStatus,
+    pub canceled: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// An interaction with one contact, as logged (contact fields are copied at logging time).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryResponse {
+    pub id: i64,
+    /// Unique and increasing.
+    pub entry_no: i64,
+    pub contact_id: i64,
+    pub contact_no: String,
+    pub contact_name: String,
+    pub contact_company_no: Option<String>,
+    pub contact_company_name: Option<String>,
+    pub date: NaiveDate,
+    pub time_of_interaction: DateTime<Utc>,
+    pub description: String,
+    pub subject: Option<String>,
+    pub comment: Option<String>,
+    pub interaction_template_code: String,
+    pub interaction_group_code: Option<String>,
+    pub language_code: Option<String>,
+    pub information_flow: InformationFlow,
+    pub initiated_by: InitiatedBy,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub salesperson_code: Option<String>,
+    /// Decimal string with two decimals.
+    #[schema(value_type = String, example = "12.50")]
+    pub cost: Money,
+    pub duration_min: i64,
+    pub evaluation: Option<Evaluation>,
+    pub attempt_failed: bool,
+    pub segment_no: Option<String>,
+    pub logged_segment_id: Option<i64>,
+    /// The name of the API key that logged it.
+    pub user: String,
+    pub delivery_status: DeliveryStatus,
+    pub canceled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<EntryRow> for EntryResponse {
+    fn from(r: EntryRow) -> Self {
+        EntryResponse {
+            id: r.id,
+            entry_no: r.entry_no,
+            contact_id: r.contact_id,
+            contact_no: r.contact_no,
+            contact_name: r.contact_name,
+            contact_company_no: r.contact_company_no,
+            contact_company_name: r.contact_company_name,
+            date: r.date,
+            time_of_interaction: r.time_of_interaction.and_utc(),
+            description: r.description,
+            subject: r.subject,
+            comment: r.comment,
+            interaction_template_code: r.interaction_template_code,
+            interaction_group_code: r.interaction_group_code,
+            language_code: r.language_code,
+            information_flow: r.information_flow,
+            initiated_by: r.initiated_by,
+            correspondence_type: r.correspondence_type,
+            salesperson_code: r.salesperson_code,
+            cost: Money(r.cost_cents),
+            duration_min: r.duration_min,
+            evaluation: r.evaluation,
+            attempt_failed: r.attempt_failed,
+            segment_no: r.segment_no,
+            logged_segment_id: r.logged_segment_id,
+            user: r.user_name,
+            delivery_status: r.delivery_status,
+            canceled: r.canceled,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+/// A page of entries, by entry no.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryList {
+    pub items: Vec<EntryResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// What may change after logging; any other field is refused.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryPatch {
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<Evaluation>)]
+    pub evaluation: Option<Option<Evaluation>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<bool>)]
+    pub attempt_failed: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<String>, max_length = 250)]
+    pub comment: Option<Option<String>>,
+    #[serde(default, deserialize_with = "patch::nullable")]
+    #[schema(value_type = Option<bool>)]
+    pub canceled: Option<Option<bool>>,
+}
+
+/// The changeable part of an entry.
+#[derive(Debug, Clone, PartialEq, AsChangeset)]
+#[diesel(table_name = interaction_log_entries, treat_none_as_null = true)]
+pub struct EntryChanges {
+    pub evaluation: Option<Evaluation>,
+    pub attempt_failed: bool,
+    pub comment: Option<String>,
+    pub canceled: bool,
+}

@@ -1,0 +1,314 @@
+//! Logging a segment: every check first (nothing written when one fails), then one
+//! transaction of a handful of set-based statements whatever the size: the segment is frozen
+//! (the claim that makes logging happen once), one logged segment, one interaction log entry
+//! per live line from the line's effective values (`segments::effective`, the one place of
+//! those rules), and optionally a follow-up segment with the same header and contacts.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::number_series::{self, INTERACTION_LOG_ENTRY, LOGGED_SEGMENT, SEGMENT};
+use crate::db::schema::{logged_segments, segments};
+use crate::db::sql::{BindValue, SqlBuilder};
+use crate::db::{self, Conn};
+use crate::domain::SegmentStatus;
+use crate::error::{ApiError, FieldError};
+use crate::segments::effective;
+use crate::segments::model::Segment;
+use crate::segments::repo::{logged, open_segment};
+
+/// Faults listed in a refusal; the detail gives the total.
+pub const FAULTS_SHOWN: i64 = 100;
+
+/// What the caller asks for besides the log itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogOptions {
+    /// Queue email and hard-copy entries for delivery (`delivery_status` `pending`).
+    pub deliver: bool,
+    /// Create an open segment with the same header and contacts.
+    pub create_follow_up: bool,
+}
+
+/// What logging wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Logged {
+    pub logged_segment_id: i64,
+    pub follow_up_segment_id: Option<i64>,
+}
+
+/// The live lines of a segment joined to everything their effective values need.
+const LINES_FROM: &str = " FROM segment_lines JOIN segments ON segments.id = segment_lines.segment_id \
+     JOIN contacts ON contacts.id = segment_lines.contact_id \
+     LEFT JOIN contacts company ON company.id = contacts.company_id \
+     LEFT JOIN interaction_templates ON ";
+
+fn lines_of(sql: &mut SqlBuilder, segment_id: i64) {
+    sql.sql(LINES_FROM).sql(effective::TEMPLATE_JOIN);
+    sql.sql(" WHERE segment_lines.removed_by_action_id IS NULL AND segment_lines.segment_id = ");
+    sql.bind(segment_id.into());
+}
+
+/// Logs an open segment for `user` (the API key's name).
+pub fn log_segment(
+    conn: &mut Conn,
+    segment_id: i64,
+    user: &str,
+    options: LogOptions,
+) -> Result<Logged, ApiError> {
+    db::write_transaction(conn, |conn| {
+        let segment = open_segment(conn, segment_id)?;
+        check(conn, &segment, options)?;
+        let now = Utc::now().naive_utc();
+        // The state change comes first: the one call that changes the row owns the log.
+        let claimed =
+            diesel::update(segments::table.find(segment_id).filter(segments::status.eq(SegmentStatus::Open)))
+                .set((
+                    segments::status.eq(SegmentStatus::Logged),
+                    segments::version.eq(segments::version + 1),
+                    segments::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        if claimed == 0 {
+            return Err(logged(segment_id));
+        }
+        let logged_segment_id = insert_logged_segment(conn, &segment, user, now)?;
+        let written = insert_entries(conn, &segment, logged_segment_id, user, options, now)?;
+        diesel::update(logged_segments::table.find(logged_segment_id))
+            .set(logged_segments::no_of_interactions.eq(written))
+            .execute(conn)?;
+        diesel::update(segments::table.find(segment_id))
+            .set(segments::logged_segment_id.eq(logged_segment_id))
+            .execute(conn)?;
+        let follow_up_segment_id =
+            if options.create_follow_up { Some(create_follow_up(conn, &segment, now)?) } else { None };
+        Ok(Logged { logged_segment_id, follow_up_segment_id })
+    })
+}
+
+#[derive(QueryableByName)]
+struct Fault {
+    #[diesel(sql_type = BigInt)]
+    line_id: i64,
+    #[diesel(sql_type = Text)]
+    contact_no: String,
+    #[diesel(sql_type = Text)]
+    reason: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Why a line cannot be logged: the reason code, its sentence, and the condition over the
+/// effective values. Templates and salespeople are foreign keys, so an unknown one can only be
+/// a missing one.
+const LINE_FAULTS: &[(&str, &str, &str)] = &[
+    ("privacy_blocked", "the contact is privacy blocked", "contacts.privacy_blocked"),
+    ("no_template", "the line has no interaction template", "interaction_templates.code IS NULL"),
+];
+
+/// With `deliver`: an email line needs an address.
+const NO_EMAIL: (&str, &str, &str) =
+    ("no_email", "an email line's contact has no email address", "contacts.email IS NULL");
+
+/// Every fault of the segment at once: the header's, then each line's (a first page, with the
+/// total in the detail); nothing is written.
+fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    if segment.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+        errors.push(FieldError::new("description", "required", "a segment needs a description to be logged"));
+    }
+    let mut count = SqlBuilder::for_conn(conn);
+    count.sql("SELECT count(*) AS n");
+    lines_of(&mut count, segment.id);
+    let lines = count.load::<Count>(conn)?.first().map_or(0, |c| c.n);
+    if lines == 0 {
+        errors.push(FieldError::new("lines", "empty_segment", "a segment without lines cannot be logged"));
+    }
+    let faults = faulty_lines(conn, segment.id, options)?;
+    let mut total = SqlBuilder::for_conn(conn);
+    total.sql("SELECT count(*) AS n FROM (").append(&faults).sql(") faults");
+    let total = total.load::<Count>(conn)?.first().map_or(0, |c| c.n);
+    let mut page = SqlBuilder::for_conn(conn);
+    page.sql("SELECT line_id, contact_no, reason FROM (").append(&faults);
+    page.sql(&format!(") faults ORDER BY line_id, reason LIMIT {FAULTS_SHOWN}"));
+    for fault in page.load::<Fault>(conn)? {
+        let sentence = LINE_FAULTS
+            .iter()
+            .chain([&NO_EMAIL])
+            .find(|(code, _, _)| *code == fault.reason)
+            .map_or("", |(_, sentence, _)| sentence);
+        errors.push(FieldError::new(
+            format!("lines/{}", fault.line_id),
+            &fault.reason,
+            format!("line {} (contact {}): {sentence}", fault.line_id, fault.contact_no),
+        ));
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Refused {
+        code: "segment-not-loggable",
+        detail: format!(
+            "segment {} cannot be logged: {total} line fault(s){}",
+            segment.no,
+            if total > FAULTS_SHOWN { format!(", the first {FAULTS_SHOWN} listed") } else { String::new() }
+        ),
+        errors,
+    })
+}
+
+/// `SELECT line_id, contact_no, reason ...` for every (line, fault) pair, one `UNION ALL` part
+/// per kind of fault.
+fn faulty_lines(conn: &Conn, segment_id: i64, options: LogOptions) -> Result<SqlBuilder, ApiError> {
+    let mut kinds: Vec<(&str, String)> =
+        LINE_FAULTS.iter().map(|(code, _, condition)| (*code, (*condition).to_owned())).collect();
+    if options.deliver {
+        let condition = format!("({}) = 'email' AND {}", effective::CORRESPONDENCE_TYPE, NO_EMAIL.2);
+        kinds.push((NO_EMAIL.0, condition));
+    }
+    let mut sql = SqlBuilder::for_conn(conn);
+    for (i, (code, condition)) in kinds.iter().enumerate() {
+        if i > 0 {
+            sql.sql(" UNION ALL ");
+        }
+        sql.sql("SELECT segment_lines.id AS line_id, contacts.no AS contact_no, ");
+        sql.bind(BindValue::Text((*code).to_owned())).sql(" AS reason");
+        lines_of(&mut sql, segment_id);
+        sql.sql(&format!(" AND {condition}"));
+    }
+    Ok(sql)
+}
+
+fn insert_logged_segment(
+    conn: &mut Conn,
+    segment: &Segment,
+    user: &str,
+    now: NaiveDateTime,
+) -> Result<i64, ApiError> {
+    let no = number_series::next(conn, LOGGED_SEGMENT)?;
+    Ok(diesel::insert_into(logged_segments::table)
+        .values((
+            logged_segments::no.eq(no),
+            logged_segments::segment_id.eq(segment.id),
+            logged_segments::segment_no.eq(&segment.no),
+            logged_segments::description.eq(segment.description.clone().unwrap_or_default()),
+            logged_segments::no_of_interactions.eq(0_i64),
+            logged_segments::user_name.eq(user),
+            logged_segments::canceled.eq(false),
+            logged_segments::created_at.eq(now),
+        ))
+        .returning(logged_segments::id)
+        .get_result(conn)?)
+}
+
+/// One `INSERT ... SELECT` of an entry per live line, numbered from a block reserved in the
+/// entry number series, in line order.
+fn insert_entries(
+    conn: &mut Conn,
+    segment: &Segment,
+    logged_segment_id: i64,
+    user: &str,
+    options: LogOptions,
+    now: NaiveDateTime,
+) -> Result<i64, ApiError> {
+    let mut count = SqlBuilder::for_conn(conn);
+    count.sql("SELECT count(*) AS n");
+    lines_of(&mut count, segment.id);
+    let lines = count.load::<Count>(conn)?.first().map_or(0, |c| c.n);
+    let base = number_series::reserve_block(conn, INTERACTION_LOG_ENTRY, lines)?;
+    let delivery = format!(
+        "CASE WHEN {} AND ({}) IN ('email', 'hard_copy') THEN 'pending' ELSE 'not_applicable' END",
+        if options.deliver { "1 = 1" } else { "1 = 0" },
+        effective::CORRESPONDENCE_TYPE
+    );
+    let mut sql = SqlBuilder::for_conn(conn);
+    sql.sql(
+        "INSERT INTO interaction_log_entries (entry_no, contact_id, contact_no, contact_name, \
+         contact_company_no, contact_company_name, date, time_of_interaction, description, subject, \
+         interaction_template_code, interaction_group_code, language_code, information_flow, initiated_by, \
+         correspondence_type, salesperson_code, cost_cents, duration_min, evaluation, attempt_failed, \
+         segment_no, logged_segment_id, user_name, delivery_status, canceled, created_at) SELECT ",
+    );
+    sql.bind(base.into())
+        .sql(" + ROW_NUMBER() OVER (ORDER BY segment_lines.id), contacts.id, contacts.no, contacts.name, ");
+    sql.sql("company.no, company.name, ").sql(effective::DATE).sql(", ").bind(now.into()).sql(", ");
+    for expression in [effective::DESCRIPTION, effective::SUBJECT, effective::TEMPLATE_CODE] {
+        sql.sql(expression).sql(", ");
+    }
+    sql.sql("interaction_templates.interaction_group_code, ").sql(effective::LANGUAGE_CODE);
+    sql.sql(", interaction_templates.information_flow, interaction_templates.initiated_by, ");
+    sql.sql(effective::CORRESPONDENCE_TYPE).sql(", ").sql(effective::SALESPERSON_CODE).sql(", ");
+    sql.sql(effective::COST_CENTS).sql(", ").sql(effective::DURATION_MIN);
+    sql.sql(", segment_lines.evaluation, segment_lines.attempt_failed, ")
+        .bind(BindValue::Text(segment.no.clone()));
+    sql.sql(", ").bind(logged_segment_id.into()).sql(", ").bind(BindValue::Text(user.to_owned()));
+    sql.sql(&format!(", {delivery}, FALSE, ")).bind(now.into());
+    lines_of(&mut sql, segment.id);
+    let written = sql.execute(conn)? as i64;
+    if written != lines {
+        return Err(ApiError::internal(format!("logging wrote {written} entries for {lines} lines")));
+    }
+    Ok(written)
+}
+
+/// Creates a follow-up of a logged segment: an open segment with its header and contacts.
+pub fn follow_up_logged_segment(conn: &mut Conn, logged_segment_id: i64) -> Result<i64, ApiError> {
+    db::write_transaction(conn, |conn| {
+        let segment_id: i64 = logged_segments::table
+            .find(logged_segment_id)
+            .select(logged_segments::segment_id)
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| ApiError::not_found(format!("logged segment {logged_segment_id}")))?;
+        let segment = segments::table.find(segment_id).select(Segment::as_select()).first(conn)?;
+        create_follow_up(conn, &segment, Utc::now().naive_utc())
+    })
+}
+
+/// A new open segment with the logged one's header and the contacts of its live lines, in
+/// line order; it overrides nothing.
+fn create_follow_up(conn: &mut Conn, segment: &Segment, now: NaiveDateTime) -> Result<i64, ApiError> {
+    let no = number_series::assign(conn, SEGMENT, 1, |conn, candidates| {
+        Ok(segments::table.filter(segments::no.eq_any(candidates)).select(segments::no).load(conn)?)
+    })?
+    .remove(0);
+    let description = format!("Follow-up on segment {}", segment.no);
+    let mut header = SqlBuilder::for_conn(conn);
+    header.sql(
+        "INSERT INTO segments (no, description, search_description, status, interaction_template_code, subject, \
+         language_code, correspondence_type, ignore_contact_correspondence_type, date, salesperson_code, \
+         unit_cost_cents, unit_duration_min, send_as_attachment, no_of_lines, no_of_criteria_actions, version, \
+         created_at, updated_at) SELECT ",
+    );
+    header.bind(BindValue::Text(no.clone())).sql(", ").bind(BindValue::Text(description.clone())).sql(", ");
+    header.bind(BindValue::Text(description.to_lowercase())).sql(", ");
+    header.bind(BindValue::Text(SegmentStatus::Open.as_str().to_owned()));
+    header.sql(
+        ", interaction_template_code, subject, language_code, correspondence_type, \
+         ignore_contact_correspondence_type, date, salesperson_code, unit_cost_cents, unit_duration_min, \
+         send_as_attachment, no_of_lines, 0, 1, ",
+    );
+    header
+        .bind(now.into())
+        .sql(", ")
+        .bind(now.into())
+        .sql(" FROM segments WHERE id = ")
+        .bind(segment.id.into());
+    header.execute(conn)?;
+    let follow_up: i64 = segments::table.filter(segments::no.eq(&no)).select(segments::id).first(conn)?;
+    let mut lines = SqlBuilder::for_conn(conn);
+    lines.sql(
+        "INSERT INTO segment_lines (segment_id, contact_id, attempt_failed, version, created_at, updated_at) SELECT ",
+    );
+    lines.bind(follow_up.into()).sql(", contact_id, FALSE, 1, ").bind(now.into()).sql(", ").bind(now.into());
+    lines
+        .sql(" FROM segment_lines WHERE removed_by_action_id IS NULL AND segment_id = ")
+        .bind(segment.id.into());
+    lines.sql(" ORDER BY id");
+    lines.execute(conn)?;
+    Ok(follow_up)
+}

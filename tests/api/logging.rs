@@ -1,0 +1,262 @@
+//! Logging a segment over HTTP: entries from effective values, the frozen segment, every fault
+//! at once with nothing written, exactly once under concurrent calls, logged segments and the
+//! interaction log.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::db_test;
+use crate::helpers::{assert_json, assert_problem, TestApp};
+use crm_segments::db::schema::{interaction_log_entries, logged_segments, segments};
+
+/// A template MAIL (email, 2.50, 15 min), a salesperson SP1, and four contacts: `C1` (company,
+/// email), `P1` (person of C1, email), `P2` (person of C1, no email), `P3` (no email).
+async fn seed(app: &TestApp) {
+    let admin = |method: Method, path: &str| app.request_as(method, path, Some(&app.admin_key));
+    let group = json!({"code": "NEWSL", "description": "Newsletters"});
+    assert_json(admin(Method::POST, "/v1/interaction-groups").json(&group).send().await.unwrap(), 201).await;
+    let template = json!({"code": "MAIL", "description": "Mailing", "interaction_group_code": "NEWSL",
+        "unit_cost": "2.50", "unit_duration_min": 15, "correspondence_type": "email"});
+    assert_json(admin(Method::POST, "/v1/interaction-templates").json(&template).send().await.unwrap(), 201)
+        .await;
+    let salesperson = json!({"code": "SP1", "name": "Sally"});
+    assert_json(admin(Method::POST, "/v1/salespeople").json(&salesperson).send().await.unwrap(), 201).await;
+    let items = json!({"items": [
+        {"no": "C1", "type": "company", "name": "Acme AS", "email": "post@acme.no"},
+        {"no": "P1", "type": "person", "name": "Kari", "company_no": "C1", "email": "kari@acme.no"},
+        {"no": "P2", "type": "person", "name": "Ola", "company_no": "C1"},
+        {"no": "P3", "type": "person", "name": "Per"},
+    ]});
+    assert_json(app.post("/v1/contacts/bulk", &items).await, 200).await;
+}
+
+/// An open segment with a description and template MAIL and lines for the given contact nos.
+async fn segment_with(app: &TestApp, nos: &[&str]) -> i64 {
+    let body = json!({"description": "Spring mailing", "interaction_template_code": "MAIL", "salesperson_code": "SP1"});
+    let segment = assert_json(app.post("/v1/segments", &body).await, 201).await["id"].as_i64().unwrap();
+    if !nos.is_empty() {
+        let lines = json!({"contact_nos": nos});
+        assert_json(app.post(&format!("/v1/segments/{segment}/lines"), &lines).await, 201).await;
+    }
+    segment
+}
+
+async fn log(app: &TestApp, segment: i64, body: Value) -> reqwest::Response {
+    app.post(&format!("/v1/segments/{segment}/log"), &body).await
+}
+
+async fn entries(app: &TestApp, logged: &Value) -> Vec<Value> {
+    let page =
+        assert_json(app.get(&format!("/v1/logged-segments/{logged}/entries?limit=1000")).await, 200).await;
+    page["items"].as_array().unwrap().clone()
+}
+
+db_test!(logging_writes_an_entry_per_line_from_the_effective_values_and_freezes_the_segment, |app| {
+    seed(&app).await;
+    let segment = segment_with(&app, &["C1", "P1", "P3"]).await;
+    let lines = assert_json(app.get(&format!("/v1/segments/{segment}/lines")).await, 200).await;
+    let first = lines["items"][0]["id"].as_i64().unwrap();
+    let patch = json!({"subject": "Personal", "cost": "9.00", "evaluation": "positive"});
+    assert_json(app.patch(&format!("/v1/segments/{segment}/lines/{first}"), &patch).await, 200).await;
+    let result = assert_json(log(&app, segment, json!({})).await, 201).await;
+    let logged = &result["logged_segment"];
+    assert_eq!(logged["no"], "LSEG00001");
+    assert_eq!(logged["segment_no"], "SEG00001");
+    assert_eq!(logged["no_of_interactions"], 3);
+    assert_eq!(logged["user"], "writer");
+    assert_eq!(result["follow_up_segment"], Value::Null);
+    let entries = entries(&app, &logged["id"]).await;
+    let nos: Vec<i64> = entries.iter().map(|e| e["entry_no"].as_i64().unwrap()).collect();
+    assert_eq!(nos, [1, 2, 3]);
+    let kari = &entries[1];
+    assert_eq!((kari["contact_no"].as_str(), kari["contact_company_no"].as_str()), (Some("P1"), Some("C1")));
+    assert_eq!(kari["contact_company_name"], "Acme AS");
+    assert_eq!(kari["description"], "Spring mailing");
+    assert_eq!(kari["interaction_template_code"], "MAIL");
+    assert_eq!(kari["interaction_group_code"], "NEWSL");
+    assert_eq!(kari["salesperson_code"], "SP1");
+    assert_eq!((kari["cost"].as_str(), kari["duration_min"].as_i64()), (Some("2.50"), Some(15)));
+    assert_eq!(kari["correspondence_type"], "email");
+    assert_eq!(
+        (kari["information_flow"].as_str(), kari["initiated_by"].as_str()),
+        (Some("outbound"), Some("us"))
+    );
+    assert_eq!(kari["date"], Utc::now().date_naive().to_string());
+    assert_eq!(
+        (kari["segment_no"].as_str(), kari["logged_segment_id"].as_i64()),
+        (Some("SEG00001"), logged["id"].as_i64())
+    );
+    assert_eq!(
+        (kari["delivery_status"].as_str(), kari["canceled"].as_bool()),
+        (Some("not_applicable"), Some(false))
+    );
+    // The override of the first line went into its entry.
+    assert_eq!(
+        (entries[0]["subject"].as_str(), entries[0]["cost"].as_str()),
+        (Some("Personal"), Some("9.00"))
+    );
+    assert_eq!(entries[0]["evaluation"], "positive");
+    // Frozen: read-only, linked to its logged segment; every write is 409.
+    let header = assert_json(app.get(&format!("/v1/segments/{segment}")).await, 200).await;
+    assert_eq!(header["status"], "logged");
+    for response in [
+        app.patch(&format!("/v1/segments/{segment}"), &json!({"subject": "x"})).await,
+        app.post(&format!("/v1/segments/{segment}/lines"), &json!({"contact_nos": ["P2"]})).await,
+        app.patch(&format!("/v1/segments/{segment}/lines/{first}"), &json!({"subject": "x"})).await,
+        app.delete(&format!("/v1/segments/{segment}/lines/{first}")).await,
+        app.post(
+            &format!("/v1/segments/{segment}/criteria-actions"),
+            &json!({"action": "add", "filter": {"all": []}}),
+        )
+        .await,
+        app.delete(&format!("/v1/segments/{segment}")).await,
+        log(&app, segment, json!({})).await,
+    ] {
+        assert_problem(response, 409, "segment-logged").await;
+    }
+    // The log is the record: a contact with entries cannot be deleted.
+    let contact = kari["contact_id"].as_i64().unwrap();
+    assert_problem(app.delete(&format!("/v1/contacts/{contact}")).await, 409, "contact-has-interactions")
+        .await;
+    let mine = assert_json(app.get(&format!("/v1/contacts/{contact}/interactions")).await, 200).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+});
+
+db_test!(logging_refuses_every_fault_at_once_and_writes_nothing, |app| {
+    seed(&app).await;
+    let empty = assert_json(app.post("/v1/segments", &json!({})).await, 201).await["id"].as_i64().unwrap();
+    let problem = assert_problem(log(&app, empty, json!({})).await, 422, "segment-not-loggable").await;
+    let codes: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["required", "empty_segment"]);
+    // A privacy-blocked contact, a line without template, and with deliver an email line
+    // without address (P2's company prefers nothing; the template says email).
+    let segment = segment_with(&app, &["C1", "P2", "P3"]).await;
+    let lines = assert_json(app.get(&format!("/v1/segments/{segment}/lines")).await, 200).await;
+    let ids: Vec<i64> =
+        lines["items"].as_array().unwrap().iter().map(|l| l["id"].as_i64().unwrap()).collect();
+    let p3 = lines["items"][2]["contact_id"].as_i64().unwrap();
+    assert_json(app.patch(&format!("/v1/contacts/{p3}"), &json!({"privacy_blocked": true})).await, 200).await;
+    assert_json(
+        app.patch(&format!("/v1/segments/{segment}"), &json!({"interaction_template_code": null})).await,
+        200,
+    )
+    .await;
+    assert_json(
+        app.patch(
+            &format!("/v1/segments/{segment}/lines/{}", ids[0]),
+            &json!({"interaction_template_code": "MAIL"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let problem =
+        assert_problem(log(&app, segment, json!({"deliver": true})).await, 422, "segment-not-loggable").await;
+    let faults: Vec<(String, String)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected = [
+        (format!("lines/{}", ids[1]), "no_template".to_owned()),
+        (format!("lines/{}", ids[2]), "no_template".to_owned()),
+        (format!("lines/{}", ids[2]), "privacy_blocked".to_owned()),
+    ];
+    assert_eq!(faults, expected, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("3 line fault(s)"), "{problem}");
+    // Without deliver, an email line without address is fine; with it, it is a fault.
+    assert_json(
+        app.patch(&format!("/v1/segments/{segment}"), &json!({"interaction_template_code": "MAIL"})).await,
+        200,
+    )
+    .await;
+    assert_json(app.patch(&format!("/v1/contacts/{p3}"), &json!({"privacy_blocked": false})).await, 200)
+        .await;
+    let problem =
+        assert_problem(log(&app, segment, json!({"deliver": true})).await, 422, "segment-not-loggable").await;
+    let codes: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["no_email", "no_email"]);
+    let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
+    let logged: i64 = logged_segments::table.count().get_result(&mut *app.conn()).unwrap();
+    let status: String =
+        segments::table.find(segment).select(segments::status).first(&mut *app.conn()).unwrap();
+    assert_eq!((written, logged, status.as_str()), (0, 0, "open"));
+    // Fixed: logs, with the email lines queued for delivery.
+    let ok = assert_json(log(&app, segment, json!({})).await, 201).await;
+    assert_eq!(ok["logged_segment"]["no_of_interactions"], 3);
+});
+
+db_test!(a_follow_up_copies_the_header_and_contacts_and_cancel_restore_flip_every_entry, |app| {
+    seed(&app).await;
+    let segment = segment_with(&app, &["C1", "P1"]).await;
+    let result =
+        assert_json(log(&app, segment, json!({"create_follow_up": true, "deliver": true})).await, 201).await;
+    let follow_up = &result["follow_up_segment"];
+    assert_eq!(follow_up["description"], "Follow-up on segment SEG00001");
+    assert_eq!(follow_up["status"], "open");
+    assert_eq!(follow_up["interaction_template_code"], "MAIL");
+    assert_eq!(follow_up["no_of_lines"], 2);
+    let logged = result["logged_segment"]["id"].clone();
+    let queued = entries(&app, &logged).await;
+    assert!(queued.iter().all(|e| e["delivery_status"] == "pending"), "{queued:?}");
+    let again =
+        assert_json(app.post(&format!("/v1/logged-segments/{logged}/follow-up"), &json!({})).await, 201)
+            .await;
+    assert_eq!(again["no_of_lines"], 2);
+    for _ in 0..2 {
+        let canceled =
+            assert_json(app.post(&format!("/v1/logged-segments/{logged}/cancel"), &json!({})).await, 200)
+                .await;
+        assert_eq!(canceled["canceled"], true);
+    }
+    assert!(entries(&app, &logged).await.iter().all(|e| e["canceled"] == true));
+    let canceled = assert_json(app.get("/v1/logged-segments?canceled=true").await, 200).await;
+    assert_eq!(canceled["items"].as_array().unwrap().len(), 1);
+    assert_json(app.post(&format!("/v1/logged-segments/{logged}/restore"), &json!({})).await, 200).await;
+    let restored = entries(&app, &logged).await;
+    assert!(restored.iter().all(|e| e["canceled"] == false));
+    // Only evaluation, attempt_failed, comment and canceled change; only canceled entries go.
+    let entry = restored[0]["id"].as_i64().unwrap();
+    let path = format!("/v1/interaction-log-entries/{entry}");
+    assert_problem(app.patch(&path, &json!({"subject": "x"})).await, 422, "invalid-body").await;
+    assert_problem(app.delete(&path).await, 409, "entry-not-canceled").await;
+    let changed = assert_json(
+        app.patch(&path, &json!({"evaluation": "negative", "comment": "Called back", "canceled": true}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (changed["evaluation"].as_str(), changed["comment"].as_str()),
+        (Some("negative"), Some("Called back"))
+    );
+    assert_eq!(app.delete(&path).await.status(), 204);
+    assert_eq!(app.get(&path).await.status(), 404);
+    let listed =
+        assert_json(app.get("/v1/interaction-log-entries?segment_no=SEG00001&company_no=C1").await, 200)
+            .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+});
+
+db_test!(concurrent_logs_of_one_segment_log_it_once, |app| {
+    seed(&app).await;
+    let segment = segment_with(&app, &["C1", "P1", "P2", "P3"]).await;
+    let calls = (0..4).map(|_| log(&app, segment, json!({})));
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(calls).await.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 3, "{statuses:?}");
+    let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
+    let logged: i64 = logged_segments::table.count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!((written, logged), (4, 1));
+    // Entry numbers keep increasing across logs.
+    let second = segment_with(&app, &["C1"]).await;
+    let result = assert_json(log(&app, second, json!({})).await, 201).await;
+    assert_eq!(entries(&app, &result["logged_segment"]["id"]).await[0]["entry_no"], 5);
+    assert_eq!(result["logged_segment"]["no"], "LSEG00002");
+});
