@@ -74,6 +74,7 @@ pub fn log_segment(
         }
         let logged_segment_id = insert_logged_segment(conn, &segment, user, now)?;
         let written = insert_entries(conn, &segment, logged_segment_id, user, options, now)?;
+        inject_fault("after_log_entries")?;
         diesel::update(logged_segments::table.find(logged_segment_id))
             .set(logged_segments::no_of_interactions.eq(written))
             .execute(conn)?;
@@ -84,6 +85,16 @@ pub fn log_segment(
             if options.create_follow_up { Some(create_follow_up(conn, &segment, now)?) } else { None };
         Ok(Logged { logged_segment_id, follow_up_segment_id })
     })
+}
+
+/// A test-only switch: a debug build whose `CRM_TEST_FAULT` names this point fails there, so
+/// that tests can show a failure inside the transaction leaves nothing written. Release builds
+/// compile it away.
+fn inject_fault(point: &str) -> Result<(), ApiError> {
+    if cfg!(debug_assertions) && std::env::var("CRM_TEST_FAULT").is_ok_and(|v| v == point) {
+        return Err(ApiError::internal(format!("fault injected at {point} (CRM_TEST_FAULT)")));
+    }
+    Ok(())
 }
 
 #[derive(QueryableByName)]

@@ -193,6 +193,14 @@ impl TestApp {
         self.request(Method::DELETE, path).send().await.expect("request")
     }
 
+    /// The app's database as a `DATABASE_URL`, for a second server process on the same database.
+    pub fn database_url(&self) -> String {
+        match &self.test_db {
+            TestDb::Sqlite(path) => path.display().to_string(),
+            TestDb::Postgres { admin_url, name } => with_database(admin_url, name),
+        }
+    }
+
     /// Runs a query on the app's database (for asserting effects).
     pub fn conn(&self) -> crm_segments::db::PooledConn {
         self.pool.get().expect("connection")

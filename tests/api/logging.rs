@@ -260,3 +260,96 @@ db_test!(concurrent_logs_of_one_segment_log_it_once, |app| {
     assert_eq!(entries(&app, &result["logged_segment"]["id"]).await[0]["entry_no"], 5);
     assert_eq!(result["logged_segment"]["no"], "LSEG00002");
 });
+
+/// Another server process on the app's database, killed when dropped.
+struct SecondServer {
+    child: std::process::Child,
+    address: String,
+}
+
+impl SecondServer {
+    async fn start(app: &TestApp) -> SecondServer {
+        Self::start_with(app, &[]).await
+    }
+
+    async fn start_with(app: &TestApp, env: &[(&str, &str)]) -> SecondServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_crm-segments"))
+            .arg("serve")
+            .env("DATABASE_URL", app.database_url())
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("CRM_ADMIN_KEY", &app.admin_key)
+            .env("LOG_LEVEL", "error")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let address = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if app.client.get(format!("{address}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+                return SecondServer { child, address };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the second server did not start");
+    }
+}
+
+impl Drop for SecondServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
+async fn two_server_processes_on_one_postgres_log_a_segment_once() {
+    let app = TestApp::spawn(crate::helpers::Db::Postgres).await;
+    seed(&app).await;
+    let segment = segment_with(&app, &["C1", "P1", "P2", "P3"]).await;
+    let other = SecondServer::start(&app).await;
+    let calls = (0..4).map(|i| {
+        let base = if i % 2 == 0 { app.address.clone() } else { other.address.clone() };
+        app.client
+            .post(format!("{base}/v1/segments/{segment}/log"))
+            .bearer_auth(&app.admin_key)
+            .json(&json!({}))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 3, "{statuses:?}");
+    let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
+    let logged: i64 = logged_segments::table.count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!((written, logged), (4, 1));
+}
+
+db_test!(a_fault_after_the_entries_are_written_leaves_nothing_and_the_segment_open, |app| {
+    seed(&app).await;
+    let segment = segment_with(&app, &["C1", "P1", "P2"]).await;
+    let faulty = SecondServer::start_with(&app, &[("CRM_TEST_FAULT", "after_log_entries")]).await;
+    let response = app
+        .client
+        .post(format!("{}/v1/segments/{segment}/log", faulty.address))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({"create_follow_up": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 500, "internal").await;
+    let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
+    let logged: i64 = logged_segments::table.count().get_result(&mut *app.conn()).unwrap();
+    let status: String =
+        segments::table.find(segment).select(segments::status).first(&mut *app.conn()).unwrap();
+    let all_segments: i64 = segments::table.count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!((written, logged, status.as_str(), all_segments), (0, 0, "open", 1));
+    // The same segment then logs normally, numbered from 1: the failed attempt took nothing.
+    let result = assert_json(log(&app, segment, json!({})).await, 201).await;
+    assert_eq!(result["logged_segment"]["no"], "LSEG00001");
+    assert_eq!(entries(&app, &result["logged_segment"]["id"]).await[0]["entry_no"], 1);
+});
