@@ -274,7 +274,7 @@ impl SecondServer {
 
     async fn start_with(app: &TestApp, env: &[(&str, &str)]) -> SecondServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_crm-segments"))
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crm-segments"))
             .arg("serve")
             .env("DATABASE_URL", app.database_url())
             .env("BIND", format!("127.0.0.1:{port}"))
@@ -291,6 +291,8 @@ impl SecondServer {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the second server did not start");
     }
 }
