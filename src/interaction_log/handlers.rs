@@ -140,7 +140,8 @@ pub async fn delete_interaction_log_entry(
 /// The contact's interaction log entries.
 #[utoipa::path(get, path = "/v1/contacts/{id}/interactions", tag = "interaction-log",
     params(("id" = i64, Path, description = "The contact's id"), PageParams),
-    responses((status = 200, description = "A page of entries", body = EntryList)))]
+    responses((status = 200, description = "A page of entries", body = EntryList),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_contact_interactions(
     _caller: Caller<Read>,
     state: web::Data<AppState>,
