@@ -126,6 +126,13 @@ pub struct EntryList {
     pub next_cursor: Option<String>,
 }
 
+impl EntryList {
+    /// A page of stored entries as answered.
+    pub fn new(rows: Vec<EntryRow>, next_cursor: Option<String>) -> Self {
+        EntryList { items: rows.into_iter().map(EntryResponse::from).collect(), next_cursor }
+    }
+}
+
 /// What may change after logging; any other field is refused.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

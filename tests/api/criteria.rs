@@ -3,14 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::{assert_json, assert_problem, TestApp};
-use crm_segments::db::schema::{interaction_log_entries, segment_lines, segments};
+use crate::helpers::{assert_json, assert_problem, insert_log_entry, TestApp};
+use crm_segments::db::schema::{segment_lines, segments};
 
 /// Six contacts covering the field kinds:
 /// - `C1` Acme AS, company, Oslo, NO, mailing group NEWS, industry group IT
@@ -498,41 +498,12 @@ db_test!(a_logged_segment_answers_409_to_every_criteria_operation, |app| {
 db_test!(the_interaction_history_filter_selects_on_log_entries, |app| {
     seed(&app).await;
     let segment = new_segment(&app).await;
-    let ids: Vec<(String, i64)> = assert_json(app.get("/v1/contacts?limit=10").await, 200).await["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["no"].as_str().unwrap().to_owned(), c["id"].as_i64().unwrap()))
-        .collect();
-    let id_of = |no: &str| ids.iter().find(|(n, _)| n == no).unwrap().1;
-    let now = Utc::now().naive_utc();
     for (entry_no, contact, template, date, canceled) in [
         (1_i64, "C1", "MAIL", "2026-03-01", false),
         (2, "P1", "CALL", "2026-05-01", false),
         (3, "P4", "MAIL", "2025-01-01", true),
     ] {
-        diesel::insert_into(interaction_log_entries::table)
-            .values((
-                interaction_log_entries::entry_no.eq(entry_no),
-                interaction_log_entries::contact_id.eq(id_of(contact)),
-                interaction_log_entries::contact_no.eq(contact),
-                interaction_log_entries::contact_name.eq(contact),
-                interaction_log_entries::date.eq(NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap()),
-                interaction_log_entries::time_of_interaction.eq(now),
-                interaction_log_entries::description.eq("d"),
-                interaction_log_entries::interaction_template_code.eq(template),
-                interaction_log_entries::information_flow.eq("outbound"),
-                interaction_log_entries::initiated_by.eq("us"),
-                interaction_log_entries::cost_cents.eq(0_i64),
-                interaction_log_entries::duration_min.eq(0_i64),
-                interaction_log_entries::attempt_failed.eq(false),
-                interaction_log_entries::user_name.eq("test"),
-                interaction_log_entries::delivery_status.eq("not_applicable"),
-                interaction_log_entries::canceled.eq(canceled),
-                interaction_log_entries::created_at.eq(now),
-            ))
-            .execute(&mut *app.conn())
-            .unwrap();
+        insert_log_entry(&app, entry_no, contact, template, date, canceled);
     }
     let mail_in_2026 = json!({"all": [
         {"field": "interaction_template_code", "op": "eq", "value": "MAIL"},

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, Utc};
-use diesel::prelude::*;
+use chrono::Utc;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -13,8 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::{assert_json, Db, TestApp};
-use crm_segments::db::schema::interaction_log_entries;
+use crate::helpers::{assert_json, insert_log_entry, Db, TestApp};
 
 const CITIES: &[Option<&str>] = &[Some("Oslo"), Some("Bergen"), Some("Ålesund"), Some("ÆRØ"), None];
 const NAMES: &[&str] =
@@ -60,40 +58,12 @@ async fn seed(app: &TestApp) {
     }
     let result = assert_json(app.post("/v1/contacts/bulk", &json!({"items": items})).await, 200).await;
     assert!(result["results"].as_array().unwrap().iter().all(|r| r["status"] == "created"), "{result}");
-    let now = Utc::now().naive_utc();
-    let mut conn = app.conn();
     for (entry_no, contact_no, template, date) in [
         (1_i64, "C00", "MAIL", "2026-02-01"),
         (2, "P01", "CALL", "2026-04-01"),
         (3, "P02", "MAIL", "2025-12-24"),
     ] {
-        let contact_id: i64 = crm_segments::db::schema::contacts::table
-            .filter(crm_segments::db::schema::contacts::no.eq(contact_no))
-            .select(crm_segments::db::schema::contacts::id)
-            .first(&mut *conn)
-            .unwrap();
-        diesel::insert_into(interaction_log_entries::table)
-            .values((
-                interaction_log_entries::entry_no.eq(entry_no),
-                interaction_log_entries::contact_id.eq(contact_id),
-                interaction_log_entries::contact_no.eq(contact_no),
-                interaction_log_entries::contact_name.eq(contact_no),
-                interaction_log_entries::date.eq(NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap()),
-                interaction_log_entries::time_of_interaction.eq(now),
-                interaction_log_entries::description.eq("d"),
-                interaction_log_entries::interaction_template_code.eq(template),
-                interaction_log_entries::information_flow.eq("outbound"),
-                interaction_log_entries::initiated_by.eq("us"),
-                interaction_log_entries::cost_cents.eq(0_i64),
-                interaction_log_entries::duration_min.eq(0_i64),
-                interaction_log_entries::attempt_failed.eq(false),
-                interaction_log_entries::user_name.eq("test"),
-                interaction_log_entries::delivery_status.eq("not_applicable"),
-                interaction_log_entries::canceled.eq(entry_no == 3),
-                interaction_log_entries::created_at.eq(now),
-            ))
-            .execute(&mut *conn)
-            .unwrap();
+        insert_log_entry(app, entry_no, contact_no, template, date, entry_no == 3);
     }
 }
 

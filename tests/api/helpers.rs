@@ -246,3 +246,39 @@ pub async fn assert_json(response: Response, status: u16) -> Value {
     assert_eq!(actual, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).expect("JSON body")
 }
+
+/// An interaction log entry written straight into the database (as logging would), for tests
+/// of what reads the log before or apart from logging.
+pub fn insert_log_entry(
+    app: &TestApp,
+    entry_no: i64,
+    contact_no: &str,
+    template: &str,
+    date: &str,
+    canceled: bool,
+) {
+    use crm_segments::db::schema::{contacts, interaction_log_entries as e};
+    use diesel::prelude::*;
+    let mut conn = app.conn();
+    let contact_id: i64 =
+        contacts::table.filter(contacts::no.eq(contact_no)).select(contacts::id).first(&mut *conn).unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    diesel::insert_into(e::table)
+        .values((
+            (e::entry_no.eq(entry_no), e::contact_id.eq(contact_id), e::contact_no.eq(contact_no)),
+            (
+                e::contact_name.eq(contact_no),
+                e::date.eq(chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap()),
+            ),
+            (
+                e::time_of_interaction.eq(now),
+                e::description.eq("d"),
+                e::interaction_template_code.eq(template),
+            ),
+            (e::information_flow.eq("outbound"), e::initiated_by.eq("us"), e::cost_cents.eq(0_i64)),
+            (e::duration_min.eq(0_i64), e::attempt_failed.eq(false), e::user_name.eq("test")),
+            (e::delivery_status.eq("not_applicable"), e::canceled.eq(canceled), e::created_at.eq(now)),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+}
