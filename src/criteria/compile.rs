@@ -17,53 +17,82 @@ use crate::error::ApiError;
 
 /// Writes the predicate of `node` (a boolean expression over the `contacts` row) into `sql`.
 pub fn predicate(node: &FilterNode, sql: &mut SqlBuilder) -> Result<(), ApiError> {
-    node_sql(node, Scope::Contact, sql)
+    predicate_on(node, "contacts", sql)
 }
 
-fn node_sql(node: &FilterNode, scope: Scope, sql: &mut SqlBuilder) -> Result<(), ApiError> {
-    match node {
-        FilterNode::Condition(c) => condition(c, scope, sql)?,
-        FilterNode::All(group) => join(&group.all, " AND ", "TRUE", scope, sql)?,
-        FilterNode::Any(group) => join(&group.any, " OR ", "FALSE", scope, sql)?,
-        FilterNode::Not(not) => {
-            sql.sql("(NOT ");
-            node_sql(&not.not, scope, sql)?;
-            sql.sql(")");
-        }
-        FilterNode::Interactions(test) => {
-            let test = &test.interactions;
-            sql.sql(if test.exists { "EXISTS " } else { "NOT EXISTS " });
-            sql.sql("(SELECT 1 FROM interaction_log_entries e WHERE e.contact_id = contacts.id");
-            if let Some(condition) = &test.condition {
-                sql.sql(" AND ");
-                node_sql(condition, Scope::Interaction, sql)?;
+/// Like [`predicate`], over the contact row named `contact` in the statement (an alias such as
+/// `c`), so that a statement can filter its own contact row instead of a subquery of ids.
+pub fn predicate_on(node: &FilterNode, contact: &str, sql: &mut SqlBuilder) -> Result<(), ApiError> {
+    Compiler { contact }.node(node, Scope::Contact, sql)
+}
+
+/// Compiles against one name of the contact row.
+struct Compiler<'a> {
+    contact: &'a str,
+}
+
+impl Compiler<'_> {
+    fn node(&self, node: &FilterNode, scope: Scope, sql: &mut SqlBuilder) -> Result<(), ApiError> {
+        match node {
+            FilterNode::Condition(c) => self.condition(c, scope, sql)?,
+            FilterNode::All(group) => self.join(&group.all, " AND ", "TRUE", scope, sql)?,
+            FilterNode::Any(group) => self.join(&group.any, " OR ", "FALSE", scope, sql)?,
+            FilterNode::Not(not) => {
+                sql.sql("(NOT ");
+                self.node(&not.not, scope, sql)?;
+                sql.sql(")");
             }
-            sql.sql(")");
+            FilterNode::Interactions(test) => {
+                let test = &test.interactions;
+                sql.sql(if test.exists { "EXISTS " } else { "NOT EXISTS " });
+                sql.sql(&format!(
+                    "(SELECT 1 FROM interaction_log_entries e WHERE e.contact_id = {}.id",
+                    self.contact
+                ));
+                if let Some(condition) = &test.condition {
+                    sql.sql(" AND ");
+                    self.node(condition, Scope::Interaction, sql)?;
+                }
+                sql.sql(")");
+            }
         }
+        Ok(())
     }
-    Ok(())
-}
 
-fn join(
-    nodes: &[FilterNode],
-    op: &str,
-    empty: &str,
-    scope: Scope,
-    sql: &mut SqlBuilder,
-) -> Result<(), ApiError> {
-    if nodes.is_empty() {
-        sql.sql(empty);
-        return Ok(());
-    }
-    sql.sql("(");
-    for (i, node) in nodes.iter().enumerate() {
-        if i > 0 {
-            sql.sql(op);
+    fn join(
+        &self,
+        nodes: &[FilterNode],
+        op: &str,
+        empty: &str,
+        scope: Scope,
+        sql: &mut SqlBuilder,
+    ) -> Result<(), ApiError> {
+        if nodes.is_empty() {
+            sql.sql(empty);
+            return Ok(());
         }
-        node_sql(node, scope, sql)?;
+        sql.sql("(");
+        for (i, node) in nodes.iter().enumerate() {
+            if i > 0 {
+                sql.sql(op);
+            }
+            self.node(node, scope, sql)?;
+        }
+        sql.sql(")");
+        Ok(())
     }
-    sql.sql(")");
-    Ok(())
+
+    /// Program text written for the `contacts` row, moved to this contact row's name.
+    fn on_row(&self, text: &str) -> String {
+        text.replace("contacts.", &format!("{}.", self.contact))
+    }
+
+    fn condition(&self, c: &Condition, scope: Scope, sql: &mut SqlBuilder) -> Result<(), ApiError> {
+        let col = self.on_row(column(c.field, scope));
+        let search = self.on_row(&search_column(c.field, scope));
+        let owner = self.on_row(membership(c.field).2);
+        condition(c, scope, &col, &search, &owner, sql)
+    }
 }
 
 /// The SQL expression a field reads.
@@ -155,9 +184,16 @@ fn list(value: &FilterValue) -> Result<&[ScalarValue], ApiError> {
     }
 }
 
-fn condition(c: &Condition, scope: Scope, sql: &mut SqlBuilder) -> Result<(), ApiError> {
+/// One condition over `col` (its lower-cased form `search`; memberships belong to `owner`).
+fn condition(
+    c: &Condition,
+    scope: Scope,
+    col: &str,
+    search: &str,
+    owner: &str,
+    sql: &mut SqlBuilder,
+) -> Result<(), ApiError> {
     let kind = c.field.kind(scope).ok_or_else(malformed)?;
-    let col = column(c.field, scope);
     match (kind, c.op) {
         (_, FilterOp::IsNull) => {
             let FilterValue::Boolean(null) = c.value else { return Err(malformed()) };
@@ -172,7 +208,7 @@ fn condition(c: &Condition, scope: Scope, sql: &mut SqlBuilder) -> Result<(), Ap
             }
         }
         (FieldKind::Membership, op) => {
-            let (table, code, owner) = membership(c.field);
+            let (table, code, _) = membership(c.field);
             let values = list(&c.value)?.iter().map(text);
             sql.sql(if op == FilterOp::In { "EXISTS " } else { "NOT EXISTS " });
             sql.sql(&format!("(SELECT 1 FROM {table} m WHERE m.contact_id = {owner} AND m.{code} IN "));
@@ -201,7 +237,7 @@ fn condition(c: &Condition, scope: Scope, sql: &mut SqlBuilder) -> Result<(), Ap
             let pattern = contains_pattern(&needle);
             // contains_pattern gives `%needle%`; a prefix search drops the leading `%`.
             let pattern = if c.op == FilterOp::StartsWith { pattern[1..].to_owned() } else { pattern };
-            sql.sql(&format!("({} LIKE ", search_column(c.field, scope)));
+            sql.sql(&format!("({search} LIKE "));
             sql.bind(BindValue::Text(pattern)).sql(&format!(" ESCAPE '\\' AND {col} IS NOT NULL)"));
         }
         _ => return Err(malformed()),

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::compile::predicate;
+use super::compile::{predicate, predicate_on};
 use super::filter::FilterNode;
 use crate::db::sql::SqlBuilder;
 use crate::domain::CriteriaActionKind;
@@ -75,8 +75,14 @@ pub fn add_selection(
     sqlite: bool,
 ) -> Result<SqlBuilder, ApiError> {
     let mut sql = SqlBuilder::new(sqlite);
-    sql.sql(" FROM contacts c LEFT JOIN contacts co ON co.id = c.company_id WHERE c.id IN (");
-    sql.append(&add_candidates(filter, options, sqlite)?).sql(") AND NOT c.privacy_blocked");
+    sql.sql(" FROM contacts c LEFT JOIN contacts co ON co.id = c.company_id WHERE ");
+    if options.expand_companies || options.include_related_companies {
+        sql.sql("c.id IN (").append(&add_candidates(filter, options, sqlite)?).sql(")");
+    } else {
+        // The filter on the row itself: one scan of contacts instead of a subquery of ids.
+        predicate_on(filter, "c", &mut sql)?;
+    }
+    sql.sql(" AND NOT c.privacy_blocked");
     eligible_tail(&mut sql, options, segment_id);
     Ok(sql)
 }
