@@ -9,6 +9,7 @@ use super::model::{LoggedSegmentList, LoggedSegmentResponse};
 use super::repo::{self, LoggedSegmentFilter};
 use crate::auth::{Caller, Read, Write};
 use crate::db;
+use crate::domain::validation::Checker;
 use crate::error::{ApiResult, Problem};
 use crate::http::pagination::PageParams;
 use crate::interaction_log::model::{EntryList, EntryResponse};
@@ -32,6 +33,10 @@ pub struct LoggedSegmentListParams {
     /// The name of the API key that logged it.
     pub user: Option<String>,
     pub canceled: Option<bool>,
+    /// Logged on or after this day (UTC).
+    pub date_from: Option<chrono::NaiveDate>,
+    /// Logged on or before this day (UTC).
+    pub date_to: Option<chrono::NaiveDate>,
 }
 
 /// Lists logged segments in the order they were logged.
@@ -44,10 +49,16 @@ pub async fn list_logged_segments(
 ) -> ApiResult<HttpResponse> {
     let page =
         PageParams { limit: params.limit, cursor: params.cursor.clone() }.validate("logged-segments")?;
+    let mut c = Checker::new();
+    c.date("date_from", params.date_from);
+    c.date("date_to", params.date_to);
+    c.finish()?;
     let filter = LoggedSegmentFilter {
         segment_no: params.segment_no.clone(),
         user: params.user.clone(),
         canceled: params.canceled,
+        date_from: params.date_from,
+        date_to: params.date_to,
     };
     let (rows, next_cursor) =
         db::run(&state.pool, move |conn| repo::list_logged_segments(conn, &filter, page)).await?;

@@ -14,6 +14,10 @@ pub struct LoggedSegmentFilter {
     pub segment_no: Option<String>,
     pub user: Option<String>,
     pub canceled: Option<bool>,
+    /// Logged on or after this day (UTC).
+    pub date_from: Option<chrono::NaiveDate>,
+    /// Logged on or before this day (UTC).
+    pub date_to: Option<chrono::NaiveDate>,
 }
 
 pub fn get_logged_segment(conn: &mut Conn, id: i64) -> Result<LoggedSegmentRow, ApiError> {
@@ -39,6 +43,12 @@ pub fn list_logged_segments(
     }
     if let Some(v) = filter.canceled {
         query = query.filter(logged_segments::canceled.eq(v));
+    }
+    if let Some(day) = filter.date_from {
+        query = query.filter(logged_segments::created_at.ge(day.and_time(chrono::NaiveTime::MIN)));
+    }
+    if let Some(next_day) = filter.date_to.and_then(|d| d.succ_opt()) {
+        query = query.filter(logged_segments::created_at.lt(next_day.and_time(chrono::NaiveTime::MIN)));
     }
     if let Some(after) = page.after {
         query = query.filter(logged_segments::id.gt(after));

@@ -217,6 +217,14 @@ db_test!(a_follow_up_copies_the_header_and_contacts_and_cancel_restore_flip_ever
     assert!(entries(&app, &logged).await.iter().all(|e| e["canceled"] == true));
     let canceled = assert_json(app.get("/v1/logged-segments?canceled=true").await, 200).await;
     assert_eq!(canceled["items"].as_array().unwrap().len(), 1);
+    let today = Utc::now().date_naive();
+    let from_today =
+        assert_json(app.get(&format!("/v1/logged-segments?date_from={today}&date_to={today}")).await, 200)
+            .await;
+    assert_eq!(from_today["items"].as_array().unwrap().len(), 1);
+    let tomorrow = today.succ_opt().unwrap();
+    let later = assert_json(app.get(&format!("/v1/logged-segments?date_from={tomorrow}")).await, 200).await;
+    assert_eq!(later["items"].as_array().unwrap().len(), 0);
     assert_json(app.post(&format!("/v1/logged-segments/{logged}/restore"), &json!({})).await, 200).await;
     let restored = entries(&app, &logged).await;
     assert!(restored.iter().all(|e| e["canceled"] == false));
