@@ -83,12 +83,12 @@ pub fn add_selection(
         predicate_on(filter, "c", &mut sql)?;
     }
     sql.sql(" AND NOT c.privacy_blocked");
-    eligible_tail(&mut sql, options, segment_id);
+    eligible(&mut sql, options, segment_id);
     Ok(sql)
 }
 
-/// The exclusion and already-in-segment conditions on `c`, shared by add and refresh.
-fn eligible_tail(sql: &mut SqlBuilder, options: ActionOptions, segment_id: i64) {
+/// The exclusion and already-in-segment conditions on `c`, shared by add, refresh and reuse.
+pub fn eligible(sql: &mut SqlBuilder, options: ActionOptions, segment_id: i64) {
     if !options.ignore_exclusion {
         sql.sql(" AND NOT c.exclude_from_segment");
     }
@@ -188,7 +188,7 @@ pub fn joining_selection(set: &SqlBuilder, segment_id: i64, sqlite: bool) -> Sql
     sql.sql(" FROM contacts c LEFT JOIN contacts co ON co.id = c.company_id WHERE c.id IN (");
     sql.append(set).sql(")");
     let options = ActionOptions { ignore_exclusion: true, ..ActionOptions::default() };
-    eligible_tail(&mut sql, options, segment_id);
+    eligible(&mut sql, options, segment_id);
     sql
 }
 

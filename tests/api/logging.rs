@@ -363,3 +363,61 @@ db_test!(a_fault_after_the_entries_are_written_leaves_nothing_and_the_segment_op
     assert_eq!(result["logged_segment"]["no"], "LSEG00001");
     assert_eq!(entries(&app, &result["logged_segment"]["id"]).await[0]["entry_no"], 1);
 });
+
+db_test!(reusing_a_logged_segment_adds_its_contacts_as_one_undoable_action_and_counts_what_it_skips, |app| {
+    seed(&app).await;
+    let logged_from = segment_with(&app, &["C1", "P1", "P2", "P3"]).await;
+    let result = assert_json(log(&app, logged_from, json!({})).await, 201).await;
+    let logged = result["logged_segment"]["id"].as_i64().unwrap();
+    let entries = entries(&app, &json!(logged)).await;
+    let contact = |no: &str| entries.iter().find(|e| e["contact_no"] == no).unwrap().clone();
+    // Since logging: P1 is privacy blocked, P2 excluded, P3's entry canceled.
+    let p1 = contact("P1")["contact_id"].clone();
+    let p2 = contact("P2")["contact_id"].clone();
+    assert_json(app.patch(&format!("/v1/contacts/{p1}"), &json!({"privacy_blocked": true})).await, 200).await;
+    assert_json(app.patch(&format!("/v1/contacts/{p2}"), &json!({"exclude_from_segment": true})).await, 200)
+        .await;
+    let p3_entry = contact("P3")["id"].clone();
+    assert_json(
+        app.patch(&format!("/v1/interaction-log-entries/{p3_entry}"), &json!({"canceled": true})).await,
+        200,
+    )
+    .await;
+    let target = segment_with(&app, &[]).await;
+    let path = format!("/v1/segments/{target}/reuse-logged-segment");
+    let reused = assert_json(app.post(&path, &json!({"logged_segment_id": logged})).await, 201).await;
+    assert_eq!(reused["action"]["source"], "logged_segment");
+    assert_eq!(reused["action"]["source_ref"], logged.to_string());
+    assert_eq!(reused["action"]["lines_added"], 1);
+    assert_eq!(
+        reused["skipped"],
+        json!({"privacy_blocked": 1, "excluded": 1, "canceled": 1, "already_in_segment": 0})
+    );
+    let lines = assert_json(app.get(&format!("/v1/segments/{target}/lines")).await, 200).await;
+    assert_eq!(lines["items"][0]["contact_no"], "C1");
+    // With the options, excluded and canceled come too (in entry order); C1 is already there.
+    let all = json!({"logged_segment_id": logged, "ignore_exclusion": true, "include_canceled": true});
+    let more = assert_json(app.post(&path, &all).await, 201).await;
+    assert_eq!(more["action"]["lines_added"], 2);
+    assert_eq!(more["skipped"]["already_in_segment"], 1);
+    let lines = assert_json(app.get(&format!("/v1/segments/{target}/lines")).await, 200).await;
+    let nos: Vec<&str> =
+        lines["items"].as_array().unwrap().iter().map(|l| l["contact_no"].as_str().unwrap()).collect();
+    assert_eq!(nos, ["C1", "P2", "P3"]);
+    // Undoable like any action; an unknown logged segment is 422 and writes nothing.
+    assert_json(app.post(&format!("/v1/segments/{target}/criteria-actions/undo"), &json!({})).await, 200)
+        .await;
+    assert_eq!(assert_json(app.get(&format!("/v1/segments/{target}")).await, 200).await["no_of_lines"], 1);
+    assert_problem(app.post(&path, &json!({"logged_segment_id": 999_999})).await, 422, "validation-failed")
+        .await;
+    assert_problem(
+        app.post(
+            &format!("/v1/segments/{logged_from}/reuse-logged-segment"),
+            &json!({"logged_segment_id": logged}),
+        )
+        .await,
+        409,
+        "segment-logged",
+    )
+    .await;
+});

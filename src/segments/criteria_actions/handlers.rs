@@ -1,13 +1,14 @@
 //! HTTP handlers of `/v1/segments/{id}/criteria-actions` (with `/preview` and `/undo`) and
-//! `/v1/segments/{id}/refresh` and `/apply-saved-criteria`: every segment operation that records
-//! a criteria action.
+//! `/v1/segments/{id}/refresh`, `/apply-saved-criteria` and `/reuse-logged-segment`: every
+//! segment operation that records a criteria action.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use super::model::{
     ActionPreview, AppliedActions, ApplySavedCriteria, CriteriaActionList, CriteriaActionRequest,
-    CriteriaActionResponse, RefreshRequest, RefreshResult, UndoneAction,
+    CriteriaActionResponse, RefreshRequest, RefreshResult, ReuseLoggedSegment, ReusedLoggedSegment,
+    UndoneAction,
 };
 use super::repo;
 use crate::auth::{Caller, Read, Write};
@@ -153,4 +154,26 @@ pub async fn apply_saved_criteria(
     let rows = db::run(&state.pool, move |conn| repo::apply_saved_criteria(conn, id, &code)).await?;
     let items = rows.into_iter().map(CriteriaActionResponse::try_from).collect::<ApiResult<_>>()?;
     Ok(HttpResponse::Created().json(AppliedActions { items }))
+}
+
+/// Adds the contacts of a logged segment as one recorded, undoable action (source
+/// `logged_segment`). Unlike Business Central it skips, and counts by reason, contacts now
+/// privacy blocked, excluded (unless `ignore_exclusion`), whose entries were canceled (unless
+/// `include_canceled`), or already in the segment.
+#[utoipa::path(post, path = "/v1/segments/{id}/reuse-logged-segment", tag = "segments",
+    request_body = ReuseLoggedSegment,
+    params(("id" = i64, Path, description = "The segment's id")),
+    responses((status = 201, description = "The recorded action and what it skipped", body = ReusedLoggedSegment),
+        (status = 404, description = "No such segment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The segment is logged", body = Problem, content_type = "application/problem+json")))]
+pub async fn reuse_logged_segment(
+    _caller: Caller<Write>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<JsonObject<ReuseLoggedSegment>>,
+) -> ApiResult<HttpResponse> {
+    let (id, request) = (id.into_inner(), body.into_inner().into_inner());
+    let (row, skipped) =
+        db::run(&state.pool, move |conn| repo::reuse_logged_segment(conn, id, &request)).await?;
+    Ok(HttpResponse::Created().json(ReusedLoggedSegment { action: row.try_into()?, skipped }))
 }

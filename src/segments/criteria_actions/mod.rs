@@ -23,6 +23,7 @@ use crate::http::routing;
         h::undo_criteria_action,
         h::refresh_segment,
         h::apply_saved_criteria,
+        h::reuse_logged_segment,
     ),
     components(schemas(
         filter::FilterNode,
@@ -46,6 +47,9 @@ use crate::http::routing;
         model::RefreshResult,
         model::ApplySavedCriteria,
         model::AppliedActions,
+        model::ReuseLoggedSegment,
+        model::ReuseSkipped,
+        model::ReusedLoggedSegment,
     ))
 )]
 pub struct CriteriaActionsApi;
@@ -61,5 +65,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(routing::resource("/segments/{id}/criteria-actions/undo").post(h::undo_criteria_action))
     .service(routing::resource("/segments/{id}/criteria-actions/{action_id}").get(h::get_criteria_action))
     .service(routing::resource("/segments/{id}/refresh").post(h::refresh_segment))
-    .service(routing::resource("/segments/{id}/apply-saved-criteria").post(h::apply_saved_criteria));
+    .service(routing::resource("/segments/{id}/apply-saved-criteria").post(h::apply_saved_criteria))
+    .service(routing::resource("/segments/{id}/reuse-logged-segment").post(h::reuse_logged_segment));
 }

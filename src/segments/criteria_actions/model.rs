@@ -244,3 +244,32 @@ pub struct ApplySavedCriteria {
 pub struct AppliedActions {
     pub items: Vec<CriteriaActionResponse>,
 }
+
+/// Adds the contacts of a logged segment to this segment as one recorded, undoable action.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReuseLoggedSegment {
+    pub logged_segment_id: i64,
+    /// Also add contacts now marked `exclude_from_segment` (privacy-blocked ones never).
+    #[serde(default)]
+    pub ignore_exclusion: bool,
+    /// Also take contacts whose entry was canceled.
+    #[serde(default)]
+    pub include_canceled: bool,
+}
+
+/// Contacts of the logged segment that were not added, by reason.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ReuseSkipped {
+    pub privacy_blocked: i64,
+    pub excluded: i64,
+    pub canceled: i64,
+    pub already_in_segment: i64,
+}
+
+/// The recorded action and what it skipped.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReusedLoggedSegment {
+    pub action: CriteriaActionResponse,
+    pub skipped: ReuseSkipped,
+}

@@ -10,14 +10,15 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
 use super::model::{
-    ActionPreview, ActionSpec, AffectedContact, CriteriaActionRow, RefreshResult, UndoneAction,
+    ActionPreview, ActionSpec, AffectedContact, CriteriaActionRow, RefreshResult, ReuseLoggedSegment,
+    ReuseSkipped, UndoneAction,
 };
 use crate::criteria::filter::FilterNode;
 use crate::criteria::selection::{
-    add_selection, joining_selection, leaving_lines, line_matches, replayed_set, ActionOptions, ReplayStep,
-    NEW_LINE_ORDER,
+    add_selection, eligible, joining_selection, leaving_lines, line_matches, replayed_set, ActionOptions,
+    ReplayStep, NEW_LINE_ORDER,
 };
-use crate::db::schema::{criteria_actions, segment_lines, segments};
+use crate::db::schema::{criteria_actions, logged_segments, segment_lines, segments};
 use crate::db::sql::SqlBuilder;
 use crate::db::{self, Conn};
 use crate::domain::{CriteriaActionKind, CriteriaActionSource};
@@ -83,6 +84,88 @@ pub fn apply_saved_criteria(
                 )
             })
             .collect()
+    })
+}
+
+/// Adds the contacts of a logged segment (one line each, in entry order) as one recorded,
+/// undoable action; skips, and counts by reason, contacts now privacy blocked or excluded
+/// (unless `ignore_exclusion`), canceled entries (unless `include_canceled`) and contacts
+/// already in the segment.
+pub fn reuse_logged_segment(
+    conn: &mut Conn,
+    segment_id: i64,
+    request: &ReuseLoggedSegment,
+) -> Result<(CriteriaActionRow, ReuseSkipped), ApiError> {
+    db::write_transaction(conn, |conn| {
+        open_segment(conn, segment_id)?;
+        let logged = request.logged_segment_id;
+        let exists: bool =
+            diesel::select(diesel::dsl::exists(logged_segments::table.find(logged))).get_result(conn)?;
+        if !exists {
+            return Err(ApiError::invalid_field(
+                "logged_segment_id",
+                "unknown",
+                format!("no logged segment {logged}"),
+            ));
+        }
+        // The logged segment's contacts, each with its first entry and whether all were canceled.
+        let mut entries = SqlBuilder::for_conn(conn);
+        entries.sql(
+            "(SELECT contact_id, MIN(entry_no) AS first_entry, MIN(CASE WHEN canceled THEN 1 ELSE 0 END) AS all_canceled \
+             FROM interaction_log_entries WHERE logged_segment_id = ",
+        );
+        entries.bind(logged.into()).sql(" GROUP BY contact_id) reused");
+        let reason = |condition: &str| {
+            let mut sql = SqlBuilder::new(entries.is_sqlite());
+            sql.sql(" FROM ")
+                .append(&entries)
+                .sql(" JOIN contacts c ON c.id = reused.contact_id WHERE ")
+                .sql(condition);
+            sql
+        };
+        let already = "EXISTS (SELECT 1 FROM segment_lines held WHERE held.segment_id = ";
+        let mut in_segment = reason(already);
+        in_segment
+            .bind(segment_id.into())
+            .sql(" AND held.contact_id = c.id AND held.removed_by_action_id IS NULL)");
+        let skipped = ReuseSkipped {
+            canceled: if request.include_canceled {
+                0
+            } else {
+                count_of(conn, &reason("reused.all_canceled = 1"))?
+            },
+            privacy_blocked: count_of(conn, &reason("c.privacy_blocked"))?,
+            excluded: if request.ignore_exclusion {
+                0
+            } else {
+                count_of(conn, &reason("c.exclude_from_segment"))?
+            },
+            already_in_segment: count_of(conn, &in_segment)?,
+        };
+        let options =
+            ActionOptions { ignore_exclusion: request.ignore_exclusion, ..ActionOptions::default() };
+        let action_id = record_action(
+            conn,
+            segment_id,
+            CriteriaActionKind::Add,
+            CriteriaActionSource::LoggedSegment,
+            Some(logged.to_string()),
+            None,
+            options,
+        )?;
+        let mut selection = SqlBuilder::for_conn(conn);
+        selection.sql(" FROM ").append(&entries);
+        selection.sql(
+            " JOIN contacts c ON c.id = reused.contact_id LEFT JOIN contacts co ON co.id = c.company_id",
+        );
+        selection.sql(" WHERE NOT c.privacy_blocked");
+        if !request.include_canceled {
+            selection.sql(" AND reused.all_canceled = 0");
+        }
+        eligible(&mut selection, options, segment_id);
+        selection.sql(" ORDER BY reused.first_entry");
+        let added = insert_lines_unordered(conn, segment_id, action_id, &selection)?;
+        Ok((finish_action(conn, segment_id, action_id, added, 0)?, skipped))
     })
 }
 
@@ -159,6 +242,18 @@ fn insert_lines(
     action_id: i64,
     selection: &SqlBuilder,
 ) -> Result<i64, ApiError> {
+    let mut ordered = selection.clone();
+    ordered.sql(NEW_LINE_ORDER);
+    insert_lines_unordered(conn, segment_id, action_id, &ordered)
+}
+
+/// One `INSERT ... SELECT` of new lines for the contacts `c` of `selection`, in its own order.
+fn insert_lines_unordered(
+    conn: &mut Conn,
+    segment_id: i64,
+    action_id: i64,
+    selection: &SqlBuilder,
+) -> Result<i64, ApiError> {
     let now = Utc::now().naive_utc();
     let mut sql = SqlBuilder::for_conn(conn);
     sql.sql(
@@ -167,7 +262,7 @@ fn insert_lines(
     );
     sql.bind(segment_id.into()).sql(", c.id, FALSE, ").bind(action_id.into()).sql(", 1, ");
     sql.bind(now.into()).sql(", ").bind(now.into());
-    sql.append(selection).sql(NEW_LINE_ORDER);
+    sql.append(selection);
     Ok(sql.execute(conn)? as i64)
 }
 
