@@ -58,7 +58,7 @@ pub fn log_segment(
 ) -> Result<Logged, ApiError> {
     db::write_transaction(conn, |conn| {
         let segment = open_segment(conn, segment_id)?;
-        check(conn, &segment, options)?;
+        let lines = check(conn, &segment, options)?;
         let now = Utc::now().naive_utc();
         // The state change comes first: the one call that changes the row owns the log.
         let claimed =
@@ -73,7 +73,7 @@ pub fn log_segment(
             return Err(logged(segment_id));
         }
         let logged_segment_id = insert_logged_segment(conn, &segment, user, now)?;
-        let written = insert_entries(conn, &segment, logged_segment_id, user, options, now)?;
+        let written = insert_entries(conn, &segment, logged_segment_id, user, options, now, lines)?;
         inject_fault("after_log_entries")?;
         diesel::update(logged_segments::table.find(logged_segment_id))
             .set(logged_segments::no_of_interactions.eq(written))
@@ -126,8 +126,8 @@ const NO_EMAIL: (&str, &str, &str) =
     ("no_email", "an email line's contact has no email address", "contacts.email IS NULL");
 
 /// Every fault of the segment at once: the header's, then each line's (a first page, with the
-/// total in the detail); nothing is written.
-fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<(), ApiError> {
+/// total in the detail); nothing is written. Answers the number of live lines to log.
+fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<i64, ApiError> {
     let mut errors = Vec::new();
     if segment.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
         errors.push(FieldError::new("description", "required", "a segment needs a description to be logged"));
@@ -159,7 +159,7 @@ fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<(), 
         ));
     }
     if errors.is_empty() {
-        return Ok(());
+        return Ok(lines);
     }
     Err(ApiError::Refused {
         code: "segment-not-loggable",
@@ -225,11 +225,8 @@ fn insert_entries(
     user: &str,
     options: LogOptions,
     now: NaiveDateTime,
+    lines: i64,
 ) -> Result<i64, ApiError> {
-    let mut count = SqlBuilder::for_conn(conn);
-    count.sql("SELECT count(*) AS n");
-    lines_of(&mut count, segment.id);
-    let lines = count.load::<Count>(conn)?.first().map_or(0, |c| c.n);
     let base = number_series::reserve_block(conn, INTERACTION_LOG_ENTRY, lines)?;
     let delivery = format!(
         "CASE WHEN {} AND ({}) IN ('email', 'hard_copy') THEN 'pending' ELSE 'not_applicable' END",

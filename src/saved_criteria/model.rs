@@ -11,6 +11,7 @@ use crate::db::schema::{saved_criteria, saved_criteria_actions};
 use crate::domain::validation::Checker;
 use crate::domain::CriteriaActionKind;
 use crate::error::ApiError;
+use crate::segments::criteria_actions::model::ActionSpec;
 
 /// A stored saved-criteria header.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -68,12 +69,8 @@ impl TryFrom<SavedActionRow> for SavedAction {
     type Error = ApiError;
 
     fn try_from(row: SavedActionRow) -> Result<Self, ApiError> {
-        Ok(SavedAction {
-            seq: row.seq,
-            action: row.action,
-            filter: serde_json::from_str(&row.filter).map_err(ApiError::internal)?,
-            options: serde_json::from_str(&row.options).map_err(ApiError::internal)?,
-        })
+        let spec = ActionSpec::from_stored(row.action, &row.filter, &row.options)?;
+        Ok(SavedAction { seq: row.seq, action: spec.kind, filter: spec.filter, options: spec.options })
     }
 }
 

@@ -87,6 +87,21 @@ pub struct ActionSpec {
     pub options: ActionOptions,
 }
 
+impl ActionSpec {
+    /// An action as stored: the validated filter tree and the options, each as JSON.
+    pub fn from_stored(
+        kind: CriteriaActionKind,
+        filter: &str,
+        options: &str,
+    ) -> Result<ActionSpec, ApiError> {
+        Ok(ActionSpec {
+            kind,
+            filter: serde_json::from_str(filter).map_err(ApiError::internal)?,
+            options: serde_json::from_str(options).map_err(ApiError::internal)?,
+        })
+    }
+}
+
 impl CriteriaActionRequest {
     /// Checks the filter and that each option belongs to the action; every fault at once.
     pub fn parse(self) -> Result<ActionSpec, ApiError> {

@@ -13,7 +13,6 @@ use super::model::{
     ActionPreview, ActionSpec, AffectedContact, CriteriaActionRow, RefreshResult, ReuseLoggedSegment,
     ReuseSkipped, UndoneAction,
 };
-use crate::criteria::filter::FilterNode;
 use crate::criteria::selection::{
     add_selection, eligible, joining_selection, leaving_lines, line_matches, replayed_set, ActionOptions,
     ReplayStep, NEW_LINE_ORDER,
@@ -70,11 +69,7 @@ pub fn apply_saved_criteria(
         saved
             .into_iter()
             .map(|row| {
-                let spec = ActionSpec {
-                    kind: row.action,
-                    filter: serde_json::from_str(&row.filter).map_err(ApiError::internal)?,
-                    options: serde_json::from_str(&row.options).map_err(ApiError::internal)?,
-                };
+                let spec = ActionSpec::from_stored(row.action, &row.filter, &row.options)?;
                 apply_action(
                     conn,
                     segment_id,
@@ -435,10 +430,7 @@ fn first_contacts(
 }
 
 /// The steps of the segment's own filter-based actions, for a replay.
-fn own_steps(
-    conn: &mut Conn,
-    segment_id: i64,
-) -> Result<Vec<(CriteriaActionKind, FilterNode, ActionOptions)>, ApiError> {
+fn own_steps(conn: &mut Conn, segment_id: i64) -> Result<Vec<ActionSpec>, ApiError> {
     let rows: Vec<CriteriaActionRow> = criteria_actions::table
         .filter(criteria_actions::segment_id.eq(segment_id))
         .filter(
@@ -448,16 +440,8 @@ fn own_steps(
         .order(criteria_actions::seq)
         .select(CriteriaActionRow::as_select())
         .load(conn)?;
-    rows.into_iter()
-        .filter_map(|row| {
-            let filter = row.filter.as_deref()?;
-            Some((|| {
-                let filter = serde_json::from_str::<FilterNode>(filter).map_err(ApiError::internal)?;
-                let options =
-                    serde_json::from_str::<ActionOptions>(&row.options).map_err(ApiError::internal)?;
-                Ok((row.action, filter, options))
-            })())
-        })
+    rows.iter()
+        .filter_map(|row| Some(ActionSpec::from_stored(row.action, row.filter.as_deref()?, &row.options)))
         .collect()
 }
 
@@ -471,7 +455,7 @@ pub fn refresh(conn: &mut Conn, segment_id: i64, dry_run: bool) -> Result<Refres
         let steps = own_steps(conn, segment_id)?;
         let replay: Vec<ReplayStep<'_>> = steps
             .iter()
-            .map(|(kind, filter, options)| ReplayStep { kind: *kind, filter, options: *options })
+            .map(|spec| ReplayStep { kind: spec.kind, filter: &spec.filter, options: spec.options })
             .collect();
         let set = replayed_set(&replay, sqlite)?;
         let joining = joining_selection(&set, segment_id, sqlite);
