@@ -70,6 +70,15 @@ impl SqlBuilder {
         self
     }
 
+    /// A placeholder bound to `value`, or a NULL typed as `sql_type` (`TEXT`, `BIGINT`) so that
+    /// PostgreSQL knows a select-list NULL's type.
+    pub fn bind_or_null(&mut self, value: Option<BindValue>, sql_type: &str) -> &mut Self {
+        match value {
+            Some(value) => self.bind(value),
+            None => self.sql(&format!("CAST(NULL AS {sql_type})")),
+        }
+    }
+
     /// `(?, ?, ?)`: a parenthesised list of placeholders.
     pub fn bind_list(&mut self, values: impl IntoIterator<Item = BindValue>) -> &mut Self {
         self.text.push('(');

@@ -1,11 +1,12 @@
 //! HTTP handlers of `/v1/interaction-log-entries`.
 
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::model::{EntryList, EntryPatch, EntryResponse};
+use super::model::{EntryList, EntryPatch, EntryResponse, NewInteraction};
 use super::repo::{self, EntryFilter};
 use crate::auth::{Caller, Read, Write};
 use crate::db;
@@ -14,6 +15,7 @@ use crate::domain::{CorrespondenceType, DeliveryStatus, Evaluation};
 use crate::error::{ApiResult, Problem};
 use crate::http::json::JsonObject;
 use crate::http::pagination::PageParams;
+use crate::logging;
 use crate::state::AppState;
 
 /// Filters and paging of the entry list (SPEC 4.2).
@@ -87,6 +89,28 @@ pub async fn list_interaction_log_entries(
         db::run(&state.pool, move |conn| repo::list_entries(conn, &filter, page)).await?;
     Ok(HttpResponse::Ok()
         .json(EntryList { items: rows.into_iter().map(EntryResponse::from).collect(), next_cursor }))
+}
+
+/// Logs one interaction with one contact by hand, outside any segment (an inbound call, a
+/// meeting): the template's defaults and the line rules fill what the request leaves out, and it
+/// gets the next entry no. `user` is the API key's name. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/interaction-log-entries", tag = "interaction-log", request_body = NewInteraction,
+    responses((status = 201, description = "The entry", body = EntryResponse,
+        headers(("Location" = String, description = "The entry's URL")))))]
+pub async fn log_interaction(
+    caller: Caller<Write>,
+    state: web::Data<AppState>,
+    body: web::Json<JsonObject<NewInteraction>>,
+) -> ApiResult<HttpResponse> {
+    let input = body.into_inner().into_inner();
+    let row = db::run(&state.pool, move |conn| {
+        let id = logging::log_interaction(conn, &input, &caller.name)?;
+        repo::get_entry(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/v1/interaction-log-entries/{}", row.id)))
+        .json(EntryResponse::from(row)))
 }
 
 /// One interaction log entry.

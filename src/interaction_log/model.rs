@@ -160,3 +160,36 @@ pub struct EntryChanges {
     pub comment: Option<String>,
     pub canceled: bool,
 }
+
+/// One interaction with one contact logged by hand (an inbound call, a meeting), outside any
+/// segment. What is not given comes as for a segment line: description, language, cost and
+/// duration from the template, salesperson from the contact, correspondence type by the line
+/// rule (the contact's preferred one unless the template ignores it, else the template's),
+/// date today (UTC). Information flow and initiated by are the template's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInteraction {
+    pub contact_id: i64,
+    #[schema(max_length = 20)]
+    pub interaction_template_code: String,
+    pub date: Option<NaiveDate>,
+    #[schema(max_length = 100)]
+    pub description: Option<String>,
+    #[schema(max_length = 100)]
+    pub subject: Option<String>,
+    #[schema(max_length = 250)]
+    pub comment: Option<String>,
+    #[schema(max_length = 10)]
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    #[schema(max_length = 20)]
+    pub salesperson_code: Option<String>,
+    /// Decimal string with at most two decimals.
+    #[schema(value_type = Option<String>, example = "12.50")]
+    pub cost: Option<Money>,
+    #[schema(minimum = 0)]
+    pub duration_min: Option<i64>,
+    pub evaluation: Option<Evaluation>,
+    #[serde(default)]
+    pub attempt_failed: bool,
+}

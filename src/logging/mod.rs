@@ -18,6 +18,9 @@ use crate::segments::effective;
 use crate::segments::model::Segment;
 use crate::segments::repo::{logged, open_segment};
 
+mod interaction;
+pub use interaction::log_interaction;
+
 /// Faults listed in a refusal; the detail gives the total.
 pub const FAULTS_SHOWN: i64 = 100;
 
@@ -37,14 +40,16 @@ pub struct Logged {
     pub follow_up_segment_id: Option<i64>,
 }
 
-/// The live lines of a segment joined to everything their effective values need.
-const LINES_FROM: &str = " FROM segment_lines JOIN segments ON segments.id = segment_lines.segment_id \
-     JOIN contacts ON contacts.id = segment_lines.contact_id \
+/// What every entry source joins: the contact, its company and the line's effective template.
+/// A source names its line rows `segment_lines` and its header row `segments`.
+const ENTRY_JOINS: &str = " JOIN contacts ON contacts.id = segment_lines.contact_id \
      LEFT JOIN contacts company ON company.id = contacts.company_id \
      LEFT JOIN interaction_templates ON ";
 
+/// The live lines of a segment joined to everything their effective values need.
 fn lines_of(sql: &mut SqlBuilder, segment_id: i64) {
-    sql.sql(LINES_FROM).sql(effective::TEMPLATE_JOIN);
+    sql.sql(" FROM segment_lines JOIN segments ON segments.id = segment_lines.segment_id");
+    sql.sql(ENTRY_JOINS).sql(effective::TEMPLATE_JOIN);
     sql.sql(" WHERE segment_lines.removed_by_action_id IS NULL AND segment_lines.segment_id = ");
     sql.bind(segment_id.into());
 }
@@ -87,12 +92,21 @@ pub fn log_segment(
     })
 }
 
-/// A test-only switch: a debug build whose `CRM_TEST_FAULT` names this point fails there, so
-/// that tests can show a failure inside the transaction leaves nothing written. Release builds
-/// compile it away.
+/// A test-only switch: a debug build whose `CRM_TEST_FAULT` names this point fails there, or
+/// with `pause:` before the name says so on stderr and stops for a minute (for a test to kill the
+/// process mid-transaction), so that tests can show a failure inside the transaction leaves
+/// nothing written. Release builds compile it away.
 fn inject_fault(point: &str) -> Result<(), ApiError> {
-    if cfg!(debug_assertions) && std::env::var("CRM_TEST_FAULT").is_ok_and(|v| v == point) {
+    if !cfg!(debug_assertions) {
+        return Ok(());
+    }
+    let fault = std::env::var("CRM_TEST_FAULT").unwrap_or_default();
+    if fault == point {
         return Err(ApiError::internal(format!("fault injected at {point} (CRM_TEST_FAULT)")));
+    }
+    if fault.strip_prefix("pause:") == Some(point) {
+        eprintln!("CRM_TEST_FAULT: paused at {point}");
+        std::thread::sleep(std::time::Duration::from_secs(60));
     }
     Ok(())
 }
@@ -227,23 +241,61 @@ fn insert_entries(
     now: NaiveDateTime,
     lines: i64,
 ) -> Result<i64, ApiError> {
-    let base = number_series::reserve_block(conn, INTERACTION_LOG_ENTRY, lines)?;
+    let target = EntryTarget {
+        segment_no: Some(&segment.no),
+        logged_segment_id: Some(logged_segment_id),
+        user,
+        deliver: options.deliver,
+        comment: None,
+        now,
+    };
+    let (_, written) = write_entries(conn, &target, lines, |sql| lines_of(sql, segment.id))?;
+    if written != lines {
+        return Err(ApiError::internal(format!("logging wrote {written} entries for {lines} lines")));
+    }
+    Ok(written)
+}
+
+/// Where entries come from and what they are logged under.
+struct EntryTarget<'a> {
+    segment_no: Option<&'a str>,
+    logged_segment_id: Option<i64>,
+    /// The API key's name.
+    user: &'a str,
+    /// Queue email and hard-copy entries for delivery.
+    deliver: bool,
+    comment: Option<&'a str>,
+    now: NaiveDateTime,
+}
+
+/// The one `INSERT ... SELECT` that writes entries: `rows` appends the `FROM ... WHERE` of at
+/// most `count` line rows (named `segment_lines`, with their header as `segments`), and every
+/// value comes from the expressions of `segments::effective`. Entry numbers are a block reserved
+/// in the number series, given in line order. Answers the first entry no and how many were written.
+fn write_entries(
+    conn: &mut Conn,
+    target: &EntryTarget,
+    count: i64,
+    rows: impl FnOnce(&mut SqlBuilder),
+) -> Result<(i64, i64), ApiError> {
+    let base = number_series::reserve_block(conn, INTERACTION_LOG_ENTRY, count)?;
     let delivery = format!(
         "CASE WHEN {} AND ({}) IN ('email', 'hard_copy') THEN 'pending' ELSE 'not_applicable' END",
-        if options.deliver { "1 = 1" } else { "1 = 0" },
+        if target.deliver { "1 = 1" } else { "1 = 0" },
         effective::CORRESPONDENCE_TYPE
     );
+    let text = |v: Option<&str>| v.map(|v| BindValue::Text(v.to_owned()));
     let mut sql = SqlBuilder::for_conn(conn);
     sql.sql(
         "INSERT INTO interaction_log_entries (entry_no, contact_id, contact_no, contact_name, \
          contact_company_no, contact_company_name, date, time_of_interaction, description, subject, \
          interaction_template_code, interaction_group_code, language_code, information_flow, initiated_by, \
-         correspondence_type, salesperson_code, cost_cents, duration_min, evaluation, attempt_failed, \
+         correspondence_type, salesperson_code, cost_cents, duration_min, evaluation, attempt_failed, comment, \
          segment_no, logged_segment_id, user_name, delivery_status, canceled, created_at) SELECT ",
     );
     sql.bind(base.into())
         .sql(" + ROW_NUMBER() OVER (ORDER BY segment_lines.id), contacts.id, contacts.no, contacts.name, ");
-    sql.sql("company.no, company.name, ").sql(effective::DATE).sql(", ").bind(now.into()).sql(", ");
+    sql.sql("company.no, company.name, ").sql(effective::DATE).sql(", ").bind(target.now.into()).sql(", ");
     for expression in [effective::DESCRIPTION, effective::SUBJECT, effective::TEMPLATE_CODE] {
         sql.sql(expression).sql(", ");
     }
@@ -251,16 +303,14 @@ fn insert_entries(
     sql.sql(", interaction_templates.information_flow, interaction_templates.initiated_by, ");
     sql.sql(effective::CORRESPONDENCE_TYPE).sql(", ").sql(effective::SALESPERSON_CODE).sql(", ");
     sql.sql(effective::COST_CENTS).sql(", ").sql(effective::DURATION_MIN);
-    sql.sql(", segment_lines.evaluation, segment_lines.attempt_failed, ")
-        .bind(BindValue::Text(segment.no.clone()));
-    sql.sql(", ").bind(logged_segment_id.into()).sql(", ").bind(BindValue::Text(user.to_owned()));
-    sql.sql(&format!(", {delivery}, FALSE, ")).bind(now.into());
-    lines_of(&mut sql, segment.id);
-    let written = sql.execute(conn)? as i64;
-    if written != lines {
-        return Err(ApiError::internal(format!("logging wrote {written} entries for {lines} lines")));
-    }
-    Ok(written)
+    sql.sql(", segment_lines.evaluation, segment_lines.attempt_failed, ");
+    sql.bind_or_null(text(target.comment), "TEXT").sql(", ");
+    sql.bind_or_null(text(target.segment_no), "TEXT").sql(", ");
+    sql.bind_or_null(target.logged_segment_id.map(BindValue::from), "BIGINT").sql(", ");
+    sql.bind(BindValue::Text(target.user.to_owned()));
+    sql.sql(&format!(", {delivery}, FALSE, ")).bind(target.now.into());
+    rows(&mut sql);
+    Ok((base + 1, sql.execute(conn)? as i64))
 }
 
 /// Creates a follow-up of a logged segment: an open segment with its header and contacts.

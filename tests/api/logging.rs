@@ -281,6 +281,15 @@ impl SecondServer {
     }
 
     async fn start_with(app: &TestApp, env: &[(&str, &str)]) -> SecondServer {
+        Self::spawn(app, env, std::process::Stdio::inherit()).await
+    }
+
+    /// A server whose stderr the test reads with [`SecondServer::wait_for_stderr`].
+    async fn start_watched(app: &TestApp, env: &[(&str, &str)]) -> SecondServer {
+        Self::spawn(app, env, std::process::Stdio::piped()).await
+    }
+
+    async fn spawn(app: &TestApp, env: &[(&str, &str)], stderr: std::process::Stdio) -> SecondServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crm-segments"))
             .arg("serve")
@@ -290,6 +299,7 @@ impl SecondServer {
             .env("LOG_LEVEL", "error")
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let address = format!("http://127.0.0.1:{port}");
@@ -302,6 +312,25 @@ impl SecondServer {
         let _ = child.kill();
         let _ = child.wait();
         panic!("the second server did not start");
+    }
+}
+
+impl SecondServer {
+    /// Waits (at most 60 s) until the server writes a line containing `needle` on stderr.
+    async fn wait_for_stderr(&mut self, needle: &'static str) {
+        use std::io::BufRead;
+        let stderr = self.child.stderr.take().expect("started with start_watched");
+        let found = tokio::task::spawn_blocking(move || {
+            std::io::BufReader::new(stderr).lines().map_while(Result::ok).any(|line| line.contains(needle))
+        });
+        let found = tokio::time::timeout(std::time::Duration::from_secs(60), found).await;
+        assert!(matches!(found, Ok(Ok(true))), "the server never wrote {needle:?}");
+    }
+
+    /// SIGKILL: no shutdown, no rollback by the process itself.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 }
 
@@ -420,4 +449,264 @@ db_test!(reusing_a_logged_segment_adds_its_contacts_as_one_undoable_action_and_c
         "segment-logged",
     )
     .await;
+});
+
+db_test!(one_interaction_logged_by_hand_takes_the_line_defaults_and_the_next_entry_no, |app| {
+    seed(&app).await;
+    let contact = json!({"no": "P9", "type": "person", "name": "Siri", "salesperson_code": "SP1"});
+    let contact = assert_json(app.post("/v1/contacts", &contact).await, 201).await["id"].as_i64().unwrap();
+    let response = app
+        .post(
+            "/v1/interaction-log-entries",
+            &json!({"contact_id": contact, "interaction_template_code": "MAIL"}),
+        )
+        .await;
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let entry = assert_json(response, 201).await;
+    assert_eq!(location, format!("/v1/interaction-log-entries/{}", entry["id"]));
+    // Everything the request leaves out comes as for a segment line: the template's
+    // description, group, type, cost and duration, the contact's salesperson, today.
+    let today = Utc::now().date_naive().to_string();
+    for (field, value) in [
+        ("entry_no", json!(1)),
+        ("contact_no", json!("P9")),
+        ("description", json!("Mailing")),
+        ("interaction_template_code", json!("MAIL")),
+        ("interaction_group_code", json!("NEWSL")),
+        ("correspondence_type", json!("email")),
+        ("cost", json!("2.50")),
+        ("duration_min", json!(15)),
+        ("salesperson_code", json!("SP1")),
+        ("date", json!(today)),
+        ("information_flow", json!("outbound")),
+        ("segment_no", Value::Null),
+        ("logged_segment_id", Value::Null),
+        ("user", json!("writer")),
+        ("delivery_status", json!("not_applicable")),
+        ("comment", Value::Null),
+    ] {
+        assert_eq!(entry[field], value, "{field}: {entry}");
+    }
+    // What the request says wins; the next entry continues the series, and a segment logged
+    // afterwards continues after it.
+    let call = json!({"contact_id": contact, "interaction_template_code": "MAIL", "date": "2026-03-01",
+        "description": "Called back", "subject": "Renewal", "comment": "Wants a quote", "cost": "1.00",
+        "duration_min": 5, "correspondence_type": "hard_copy", "salesperson_code": null, "evaluation": "positive",
+        "attempt_failed": true});
+    let entry = assert_json(app.post("/v1/interaction-log-entries", &call).await, 201).await;
+    for (field, value) in [
+        ("entry_no", json!(2)),
+        ("description", json!("Called back")),
+        ("subject", json!("Renewal")),
+        ("comment", json!("Wants a quote")),
+        ("cost", json!("1.00")),
+        ("duration_min", json!(5)),
+        ("correspondence_type", json!("hard_copy")),
+        ("salesperson_code", json!("SP1")),
+        ("date", json!("2026-03-01")),
+        ("evaluation", json!("positive")),
+        ("attempt_failed", json!(true)),
+    ] {
+        assert_eq!(entry[field], value, "{field}: {entry}");
+    }
+    let segment = segment_with(&app, &["C1"]).await;
+    let result = assert_json(log(&app, segment, json!({})).await, 201).await;
+    assert_eq!(entries(&app, &result["logged_segment"]["id"]).await[0]["entry_no"], 3);
+    let history = assert_json(app.get(&format!("/v1/contacts/{contact}/interactions")).await, 200).await;
+    assert_eq!(history["items"].as_array().unwrap().len(), 2);
+});
+
+db_test!(one_interaction_refuses_every_fault_at_once_and_writes_nothing, |app| {
+    seed(&app).await;
+    let blocked = json!({"no": "B1", "type": "person", "name": "Hidden", "privacy_blocked": true});
+    let blocked = assert_json(app.post("/v1/contacts", &blocked).await, 201).await["id"].as_i64().unwrap();
+    let cases = [
+        (
+            json!({"contact_id": 999_999, "interaction_template_code": "GHOST", "salesperson_code": "NOBODY",
+            "comment": "x".repeat(251), "duration_min": -1}),
+            vec![
+                ("contact_id", "unknown_contact"),
+                ("interaction_template_code", "unknown_code"),
+                ("salesperson_code", "unknown_code"),
+                ("comment", "too_long"),
+                ("duration_min", "out_of_range"),
+            ],
+        ),
+        (
+            json!({"contact_id": blocked, "interaction_template_code": "MAIL"}),
+            vec![("contact_id", "privacy_blocked")],
+        ),
+    ];
+    for (body, expected) in cases {
+        let problem =
+            assert_problem(app.post("/v1/interaction-log-entries", &body).await, 422, "validation-failed")
+                .await;
+        let errors = problem["errors"].as_array().unwrap();
+        for (field, code) in expected {
+            assert!(
+                errors.iter().any(|e| e["field"] == field && e["code"] == code),
+                "{field} {code}: {problem}"
+            );
+        }
+    }
+    // Fields an entry takes from elsewhere, and unknown ones, are refused by name.
+    for extra in [json!({"segment_no": "SEG00001"}), json!({"entry_no": 7}), json!({"user": "me"})] {
+        let mut body = json!({"contact_id": blocked, "interaction_template_code": "MAIL"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let response = app.post("/v1/interaction-log-entries", &body).await;
+        assert_eq!(response.status().as_u16(), 422, "{body}");
+    }
+    let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!(written, 0);
+    // Nothing was taken from the number series either.
+    let contact = assert_json(app.get("/v1/contacts?limit=1").await, 200).await["items"][0]["id"].clone();
+    let entry = json!({"contact_id": contact, "interaction_template_code": "MAIL"});
+    assert_eq!(assert_json(app.post("/v1/interaction-log-entries", &entry).await, 201).await["entry_no"], 1);
+});
+
+db_test!(a_retry_with_the_same_idempotency_key_answers_the_first_log, |app| {
+    seed(&app).await;
+    let segment = segment_with(&app, &["C1", "P1"]).await;
+    let send = |key: &'static str| {
+        app.request(Method::POST, &format!("/v1/segments/{segment}/log"))
+            .header("idempotency-key", key)
+            .json(&json!({"create_follow_up": true}))
+            .send()
+    };
+    let first = assert_json(send("log-once-1").await.unwrap(), 201).await;
+    let retry = assert_json(send("log-once-1").await.unwrap(), 201).await;
+    assert_eq!(first, retry);
+    // Another key is another request: the segment is logged already.
+    assert_problem(send("log-once-2").await.unwrap(), 409, "segment-logged").await;
+    let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
+    let logged: i64 = logged_segments::table.count().get_result(&mut *app.conn()).unwrap();
+    let all_segments: i64 = segments::table.count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!((written, logged, all_segments), (2, 1, 2));
+    // The same for one interaction logged by hand.
+    assert!(first["follow_up_segment"]["id"].is_i64(), "{first}");
+    let contact_id = assert_json(app.get("/v1/contacts?limit=1").await, 200).await["items"][0]["id"].clone();
+    let body = json!({"contact_id": contact_id, "interaction_template_code": "MAIL"});
+    let once = |key: &'static str| {
+        app.request(Method::POST, "/v1/interaction-log-entries")
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let a = assert_json(once("call-1").await.unwrap(), 201).await;
+    let b = assert_json(once("call-1").await.unwrap(), 201).await;
+    assert_eq!(a, b);
+    let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!(written, 3);
+});
+
+db_test!(concurrent_logs_of_different_segments_number_entries_uniquely_and_without_gaps, |app| {
+    seed(&app).await;
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(segment_with(&app, &["C1", "P1", "P2", "P3", "C1"]).await);
+    }
+    let calls = ids.iter().map(|segment| log(&app, *segment, json!({})));
+    let results = futures_util::future::join_all(calls).await;
+    let mut logged_nos = Vec::new();
+    for response in results {
+        logged_nos
+            .push(assert_json(response, 201).await["logged_segment"]["no"].as_str().unwrap().to_owned());
+    }
+    logged_nos.sort();
+    assert_eq!(logged_nos, ["LSEG00001", "LSEG00002", "LSEG00003", "LSEG00004"]);
+    let numbers: Vec<(i64, i64)> = interaction_log_entries::table
+        .select((
+            interaction_log_entries::entry_no,
+            interaction_log_entries::logged_segment_id.assume_not_null(),
+        ))
+        .order(interaction_log_entries::entry_no)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(numbers.iter().map(|n| n.0).collect::<Vec<_>>(), (1..=20).collect::<Vec<_>>());
+    // Each log took one contiguous block, in its lines' order.
+    for block in numbers.chunks(5) {
+        assert!(block.iter().all(|n| n.1 == block[0].1), "{numbers:?}");
+    }
+});
+
+/// Counts of entries and logged segments, and the segment's status.
+fn log_state(app: &TestApp, segment: i64) -> (i64, i64, String) {
+    let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
+    let logged: i64 = logged_segments::table.count().get_result(&mut *app.conn()).unwrap();
+    let status: String =
+        segments::table.find(segment).select(segments::status).first(&mut *app.conn()).unwrap();
+    (written, logged, status)
+}
+
+db_test!(a_server_killed_while_logging_leaves_the_segment_fully_logged_or_fully_open, |app| {
+    seed(&app).await;
+    // Killed inside the transaction, after the entries are written: nothing of it remains.
+    let segment = segment_with(&app, &["C1", "P1", "P2"]).await;
+    let mut server =
+        SecondServer::start_watched(&app, &[("CRM_TEST_FAULT", "pause:after_log_entries")]).await;
+    let call = app
+        .client
+        .post(format!("{}/v1/segments/{segment}/log", server.address))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({"create_follow_up": true}))
+        .send();
+    let call = tokio::spawn(call);
+    server.wait_for_stderr("CRM_TEST_FAULT: paused at after_log_entries").await;
+    server.kill();
+    assert!(call.await.unwrap().is_err(), "the killed server cannot have answered");
+    assert_eq!(log_state(&app, segment), (0, 0, "open".to_owned()));
+    // After a restart the segment logs normally, numbered as if nothing had happened.
+    let restarted = SecondServer::start(&app).await;
+    let response = app
+        .client
+        .post(format!("{}/v1/segments/{segment}/log", restarted.address))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let result = assert_json(response, 201).await;
+    assert_eq!(result["logged_segment"]["no"], "LSEG00001");
+    assert_eq!(log_state(&app, segment), (3, 1, "logged".to_owned()));
+
+    // A large segment killed at a moment nobody chose: all or nothing.
+    for batch in 0..10 {
+        let items: Vec<Value> = (0..1000)
+            .map(|i| json!({"no": format!("K{batch:02}{i:04}"), "type": "person", "name": format!("Kill {i}")}))
+            .collect();
+        assert_json(app.post("/v1/contacts/bulk", &json!({"items": items})).await, 200).await;
+    }
+    let large = segment_with(&app, &[]).await;
+    let add = json!({"action": "add", "filter": {"field": "no", "op": "starts_with", "value": "K"}});
+    assert_json(app.post(&format!("/v1/segments/{large}/criteria-actions"), &add).await, 201).await;
+    let mut server = SecondServer::start(&app).await;
+    let call = app
+        .client
+        .post(format!("{}/v1/segments/{large}/log", server.address))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({}))
+        .send();
+    let call = tokio::spawn(call);
+    let delay = u64::from(std::process::id() % 7) * 40 + 20;
+    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    server.kill();
+    let answered = call.await.unwrap().is_ok_and(|r| r.status() == 201);
+    let (written, logged, status) = log_state(&app, large);
+    eprintln!("killed {delay} ms into logging 10,000 lines: the segment is {status}");
+    match status.as_str() {
+        "logged" => assert_eq!((written, logged), (10_003, 2), "killed after {delay} ms"),
+        _ => assert_eq!((written, logged, answered), (3, 1, false), "killed after {delay} ms"),
+    }
+    // The next attempt, on a restarted server, finishes what was not done and nothing twice.
+    let restarted = SecondServer::start(&app).await;
+    let response = app
+        .client
+        .post(format!("{}/v1/segments/{large}/log", restarted.address))
+        .bearer_auth(&app.admin_key)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!([201, 409].contains(&response.status().as_u16()));
+    assert_eq!(log_state(&app, large), (10_003, 2, "logged".to_owned()));
 });
