@@ -33,6 +33,11 @@ pub struct ActionOptions {
 pub const NEW_LINE_ORDER: &str =
     " ORDER BY COALESCE(co.name, c.name), COALESCE(co.no, c.no), c.contact_type, c.name, c.id";
 
+/// Lines with their contact `c` and its company `co`, as pages of affected contacts read them.
+pub const LINES_WITH_CONTACTS: &str =
+    " FROM segment_lines JOIN contacts c ON c.id = segment_lines.contact_id \
+     LEFT JOIN contacts co ON co.id = c.company_id";
+
 /// `SELECT contacts.id FROM contacts WHERE <filter>`, and with `where_also` another condition.
 fn matching(filter: &FilterNode, where_also: &str, sqlite: bool) -> Result<SqlBuilder, ApiError> {
     let mut sql = SqlBuilder::new(sqlite);
@@ -120,19 +125,22 @@ pub fn line_matches(
     Ok(sql)
 }
 
-/// A contact-id set (one column `id`) that `remove` / `refine` take away or keep.
-fn matched_set(filter: &FilterNode, entire_companies: bool, sqlite: bool) -> Result<SqlBuilder, ApiError> {
-    if !entire_companies {
-        return matching(filter, "", sqlite);
+/// `(...)`: the contact row `c` is one that `remove` / `refine` take away or keep; with
+/// `entire_companies`, one any contact of whose company (itself or its persons) matches.
+fn matched_on_c(filter: &FilterNode, entire_companies: bool, sql: &mut SqlBuilder) -> Result<(), ApiError> {
+    sql.sql("(");
+    if entire_companies {
+        sql.sql(
+            "COALESCE(c.company_id, c.id) IN \
+             (SELECT COALESCE(contacts.company_id, contacts.id) FROM contacts WHERE ",
+        );
+        predicate(filter, sql)?;
+        sql.sql(")");
+    } else {
+        predicate_on(filter, "c", sql)?;
     }
-    let mut sql = SqlBuilder::new(sqlite);
-    sql.sql(
-        "SELECT x.id FROM contacts x WHERE COALESCE(x.company_id, x.id) IN \
-         (SELECT COALESCE(contacts.company_id, contacts.id) FROM contacts WHERE ",
-    );
-    predicate(filter, &mut sql)?;
     sql.sql(")");
-    Ok(sql)
+    Ok(())
 }
 
 /// One step of a replay: what the action was, its filter and options.
@@ -142,68 +150,68 @@ pub struct ReplayStep<'a> {
     pub options: ActionOptions,
 }
 
-/// The contact set (one column `id`) that replaying `steps` on today's contacts ends with,
-/// starting from none: add unites, remove subtracts, refine intersects. Eligibility of adds
-/// (privacy, exclusion) applies as in the actions themselves.
-pub fn replayed_set(steps: &[ReplayStep<'_>], sqlite: bool) -> Result<SqlBuilder, ApiError> {
+/// `(...)`: the contact row `c` is in the set that replaying `steps` on today's contacts ends
+/// with, starting from none: add is OR, remove AND NOT, refine AND. Eligibility of adds (privacy,
+/// exclusion) applies as in the actions themselves. A predicate on the row rather than a set of
+/// ids, so that "who leaves" probes each line's own contact whatever the planner's statistics
+/// (an anti join against a replayed set is quadratic when it misjudges the line count), and
+/// "who joins" is one scan of contacts.
+pub fn in_replayed_set(steps: &[ReplayStep<'_>], sqlite: bool) -> Result<SqlBuilder, ApiError> {
     let mut set = SqlBuilder::new(sqlite);
-    set.sql("SELECT contacts.id FROM contacts WHERE 1 = 0");
-    for (i, step) in steps.iter().enumerate() {
+    set.sql("(1 = 0)");
+    for step in steps {
         let mut next = SqlBuilder::new(sqlite);
-        next.sql("SELECT id FROM (").append(&set).sql(&format!(") step_{i}"));
+        next.sql("(").append(&set);
         match step.kind {
             CriteriaActionKind::Add => {
-                next.sql(" UNION SELECT c.id FROM contacts c WHERE c.id IN (");
-                next.append(&add_candidates(step.filter, step.options, sqlite)?)
-                    .sql(") AND NOT c.privacy_blocked");
+                next.sql(" OR (");
+                if step.options.expand_companies || step.options.include_related_companies {
+                    next.sql("c.id IN (")
+                        .append(&add_candidates(step.filter, step.options, sqlite)?)
+                        .sql(")");
+                } else {
+                    next.sql("(");
+                    predicate_on(step.filter, "c", &mut next)?;
+                    next.sql(")");
+                }
+                next.sql(" AND NOT c.privacy_blocked");
                 if !step.options.ignore_exclusion {
                     next.sql(" AND NOT c.exclude_from_segment");
                 }
+                next.sql(")");
             }
-            CriteriaActionKind::Remove => {
-                next.sql(" EXCEPT ").append(&matched_set(
-                    step.filter,
-                    step.options.entire_companies,
-                    sqlite,
-                )?);
-            }
-            CriteriaActionKind::Refine => {
-                next.sql(" INTERSECT ").append(&matched_set(
-                    step.filter,
-                    step.options.entire_companies,
-                    sqlite,
-                )?);
+            CriteriaActionKind::Remove | CriteriaActionKind::Refine => {
+                next.sql(if step.kind == CriteriaActionKind::Remove { " AND NOT " } else { " AND " });
+                matched_on_c(step.filter, step.options.entire_companies, &mut next)?;
             }
             CriteriaActionKind::Refresh => continue,
         }
+        next.sql(")");
         set = next;
     }
     Ok(set)
 }
 
-/// `FROM contacts c LEFT JOIN contacts co ... WHERE ...`: the contacts of `set` that have no live
-/// line in the segment (who a refresh adds).
-pub fn joining_selection(set: &SqlBuilder, segment_id: i64, sqlite: bool) -> SqlBuilder {
-    let mut sql = SqlBuilder::new(sqlite);
-    sql.sql(" FROM contacts c LEFT JOIN contacts co ON co.id = c.company_id WHERE c.id IN (");
-    sql.append(set).sql(")");
+/// `FROM contacts c LEFT JOIN contacts co ... WHERE ...`: the contacts `in_set` holds that have
+/// no live line in the segment (who a refresh adds).
+pub fn joining_selection(in_set: &SqlBuilder, segment_id: i64) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(in_set.is_sqlite());
+    sql.sql(" FROM contacts c LEFT JOIN contacts co ON co.id = c.company_id WHERE ").append(in_set);
     let options = ActionOptions { ignore_exclusion: true, ..ActionOptions::default() };
     eligible(&mut sql, options, segment_id);
     sql
 }
 
-/// `WHERE ...` over `segment_lines`: the live lines of the segment that criteria actions added
-/// (never those added by hand or from a logged segment) whose contact is not in `set` (who a
-/// refresh removes).
-pub fn leaving_lines(set: &SqlBuilder, segment_id: i64, sqlite: bool) -> SqlBuilder {
-    let mut sql = SqlBuilder::new(sqlite);
-    sql.sql(" WHERE segment_lines.segment_id = ").bind(segment_id.into());
+/// `FROM segment_lines JOIN contacts c ... WHERE ...`: the live lines of the segment that
+/// criteria actions added (never those added by hand or from a logged segment) whose contact
+/// `in_set` no longer holds (who a refresh removes).
+pub fn leaving_lines(in_set: &SqlBuilder, segment_id: i64) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(in_set.is_sqlite());
+    sql.sql(LINES_WITH_CONTACTS).sql(" WHERE segment_lines.segment_id = ").bind(segment_id.into());
     sql.sql(
         " AND segment_lines.removed_by_action_id IS NULL AND segment_lines.added_by_action_id IN \
          (SELECT a.id FROM criteria_actions a WHERE a.source IN ('filter', 'saved_criteria', 'refresh'))",
     );
-    sql.sql(" AND NOT EXISTS (SELECT 1 FROM (")
-        .append(set)
-        .sql(") kept WHERE kept.id = segment_lines.contact_id)");
+    sql.sql(" AND NOT ").append(in_set);
     sql
 }

@@ -213,3 +213,57 @@ db_test!(any_sequence_of_actions_followed_by_as_many_undos_restores_the_lines, |
         (Some(before.as_array().unwrap().len() as u64), Some(1))
     );
 });
+
+/// The distinct contact nos of a segment's lines.
+async fn contact_nos(app: &TestApp, segment: i64) -> BTreeSet<String> {
+    lines(app, segment)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["contact_no"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+db_test!(after_contacts_change_a_refresh_gives_the_contacts_a_fresh_replay_gives, |app| {
+    seed(&app).await;
+    let changes = [
+        ("P01", json!({"city": "Oslo"})),
+        ("P02", json!({"city": null})),
+        ("C03", json!({"city": "Bergen", "exclude_from_segment": true})),
+        ("P05", json!({"exclude_from_segment": false, "mailing_group_codes": ["NEWS"]})),
+        ("C05", json!({"exclude_from_segment": false})),
+        ("P07", json!({"name": "Ærlig Ost 7", "city": "ÆRØ"})),
+    ];
+    let contacts = assert_json(app.get("/v1/contacts?limit=1000").await, 200).await["items"].clone();
+    let id_of = |no: &str| {
+        contacts.as_array().unwrap().iter().find(|c| c["no"] == no).map(|c| c["id"].clone()).unwrap()
+    };
+    for (i, sequence) in samples(prop::collection::vec(action(), 1..5), 12).into_iter().enumerate() {
+        let segment = new_segment(&app).await;
+        for step in &sequence {
+            assert_json(app.post(&format!("/v1/segments/{segment}/criteria-actions"), step).await, 201).await;
+        }
+        let code = format!("PROP{i}");
+        let save = json!({"code": code, "description": "Property", "segment_id": segment});
+        assert_json(app.post("/v1/saved-criteria", &save).await, 201).await;
+        // Today's contacts differ from those the actions saw.
+        let (no, change) = &changes[i % changes.len()];
+        assert_json(app.patch(&format!("/v1/contacts/{}", id_of(no)), change).await, 200).await;
+        let refresh = format!("/v1/segments/{segment}/refresh");
+        let dry = assert_json(app.post(&refresh, &json!({"dry_run": true})).await, 200).await;
+        let applied = assert_json(app.post(&refresh, &json!({})).await, 200).await;
+        assert_eq!(
+            (dry["joining"].clone(), dry["leaving"].clone()),
+            (applied["joining"].clone(), applied["leaving"].clone())
+        );
+        let fresh = new_segment(&app).await;
+        let apply = json!({"code": code});
+        assert_json(app.post(&format!("/v1/segments/{fresh}/apply-saved-criteria"), &apply).await, 201).await;
+        let context = format!("after {} and {no} changed by {change}", Value::from(sequence.clone()));
+        assert_eq!(contact_nos(&app, segment).await, contact_nos(&app, fresh).await, "{context}");
+        // Nothing is left to refresh.
+        let again = assert_json(app.post(&refresh, &json!({"dry_run": true})).await, 200).await;
+        assert_eq!((again["joining"].as_i64(), again["leaving"].as_i64()), (Some(0), Some(0)), "{context}");
+    }
+});

@@ -14,8 +14,8 @@ use super::model::{
     ReuseSkipped, UndoneAction,
 };
 use crate::criteria::selection::{
-    add_selection, eligible, joining_selection, leaving_lines, line_matches, replayed_set, ActionOptions,
-    ReplayStep, NEW_LINE_ORDER,
+    add_selection, eligible, in_replayed_set, joining_selection, leaving_lines, line_matches, ActionOptions,
+    ReplayStep, LINES_WITH_CONTACTS, NEW_LINE_ORDER,
 };
 use crate::db::schema::{criteria_actions, logged_segments, segment_lines, segments};
 use crate::db::sql::SqlBuilder;
@@ -394,7 +394,7 @@ pub fn preview_action(
             let matches = line_matches(&spec.filter, spec.options.entire_companies, sqlite)?;
             let lines =
                 live_lines_where(segment_id, &negated_if(kind == CriteriaActionKind::Refine, &matches));
-            (count_of(conn, &lines)?, first_contacts(conn, &lines, " ORDER BY segment_lines.id")?)
+            (count_of(conn, &lines)?, first_contacts(conn, &lines, LINE_ORDER)?)
         }
     };
     let (lines_added, lines_removed) =
@@ -402,14 +402,14 @@ pub fn preview_action(
     Ok(ActionPreview { action: spec.kind, lines_added, lines_removed, contacts })
 }
 
+/// Existing lines are shown in their own order.
+const LINE_ORDER: &str = " ORDER BY segment_lines.id";
+
 /// `FROM segment_lines JOIN contacts c ... WHERE <live line of the segment> <condition>`.
 fn live_lines_where(segment_id: i64, condition: &SqlBuilder) -> SqlBuilder {
     let mut sql = SqlBuilder::new(condition.is_sqlite());
-    sql.sql(
-        " FROM segment_lines JOIN contacts c ON c.id = segment_lines.contact_id \
-         LEFT JOIN contacts co ON co.id = c.company_id WHERE segment_lines.segment_id = ",
-    );
-    sql.bind(segment_id.into()).sql(" AND segment_lines.removed_by_action_id IS NULL").append(condition);
+    sql.sql(LINES_WITH_CONTACTS).sql(" WHERE segment_lines.segment_id = ").bind(segment_id.into());
+    sql.sql(" AND segment_lines.removed_by_action_id IS NULL").append(condition);
     sql
 }
 
@@ -447,7 +447,9 @@ fn own_steps(conn: &mut Conn, segment_id: i64) -> Result<Vec<ActionSpec>, ApiErr
 
 /// Replays the segment's own actions on today's contacts: who would join and whose lines would
 /// leave (never lines added by hand or from a logged segment). Unless `dry_run`, applies the
-/// difference as one recorded, undoable action that leaves staying lines untouched.
+/// difference as one recorded, undoable action that leaves staying lines untouched: one
+/// `INSERT ... SELECT` and one `UPDATE`, whose first pages are then read back by the action's
+/// marks (indexed) instead of computing the difference a second time.
 pub fn refresh(conn: &mut Conn, segment_id: i64, dry_run: bool) -> Result<RefreshResult, ApiError> {
     db::write_transaction(conn, |conn| {
         open_segment(conn, segment_id)?;
@@ -457,22 +459,17 @@ pub fn refresh(conn: &mut Conn, segment_id: i64, dry_run: bool) -> Result<Refres
             .iter()
             .map(|spec| ReplayStep { kind: spec.kind, filter: &spec.filter, options: spec.options })
             .collect();
-        let set = replayed_set(&replay, sqlite)?;
-        let joining = joining_selection(&set, segment_id, sqlite);
-        let leaving = leaving_lines(&set, segment_id, sqlite);
-        let mut leaving_from = SqlBuilder::new(sqlite);
-        leaving_from
-            .sql(" FROM segment_lines JOIN contacts c ON c.id = segment_lines.contact_id LEFT JOIN contacts co ON co.id = c.company_id")
-            .append(&leaving);
-        let mut result = RefreshResult {
-            joining: count_of(conn, &joining)?,
-            joining_contacts: first_contacts(conn, &joining, NEW_LINE_ORDER)?,
-            leaving: count_of(conn, &leaving_from)?,
-            leaving_contacts: first_contacts(conn, &leaving_from, " ORDER BY segment_lines.id")?,
-            action: None,
-        };
+        let in_set = in_replayed_set(&replay, sqlite)?;
+        let joining = joining_selection(&in_set, segment_id);
+        let leaving = leaving_lines(&in_set, segment_id);
         if dry_run {
-            return Ok(result);
+            return Ok(RefreshResult {
+                joining: count_of(conn, &joining)?,
+                joining_contacts: first_contacts(conn, &joining, NEW_LINE_ORDER)?,
+                leaving: count_of(conn, &leaving)?,
+                leaving_contacts: first_contacts(conn, &leaving, LINE_ORDER)?,
+                action: None,
+            });
         }
         let action_id = record_action(
             conn,
@@ -483,12 +480,27 @@ pub fn refresh(conn: &mut Conn, segment_id: i64, dry_run: bool) -> Result<Refres
             None,
             ActionOptions::default(),
         )?;
-        let added = insert_lines(conn, segment_id, action_id, &joining)?;
         let mut mark = SqlBuilder::new(sqlite);
-        mark.sql("UPDATE segment_lines SET removed_by_action_id = ").bind(action_id.into()).append(&leaving);
+        mark.sql("UPDATE segment_lines SET removed_by_action_id = ").bind(action_id.into());
+        mark.sql(" WHERE segment_lines.id IN (SELECT segment_lines.id").append(&leaving).sql(")");
         let removed = mark.execute(conn)? as i64;
+        let added = insert_lines(conn, segment_id, action_id, &joining)?;
+        let marked_by = |column: &str| {
+            let mut sql = SqlBuilder::new(sqlite);
+            sql.sql(LINES_WITH_CONTACTS)
+                .sql(" WHERE segment_lines.")
+                .sql(column)
+                .sql(" = ")
+                .bind(action_id.into());
+            sql
+        };
         let row = finish_action(conn, segment_id, action_id, added, removed)?;
-        result.action = Some(row.try_into()?);
-        Ok(result)
+        Ok(RefreshResult {
+            joining: added,
+            joining_contacts: first_contacts(conn, &marked_by("added_by_action_id"), LINE_ORDER)?,
+            leaving: removed,
+            leaving_contacts: first_contacts(conn, &marked_by("removed_by_action_id"), LINE_ORDER)?,
+            action: Some(row.try_into()?),
+        })
     })
 }
