@@ -82,79 +82,75 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    /// Program text written for the `contacts` row, moved to this contact row's name.
-    fn on_row(&self, text: &str) -> String {
-        text.replace("contacts.", &format!("{}.", self.contact))
-    }
-
     fn condition(&self, c: &Condition, scope: Scope, sql: &mut SqlBuilder) -> Result<(), ApiError> {
-        let col = self.on_row(column(c.field, scope));
-        let search = self.on_row(&search_column(c.field, scope));
-        let owner = self.on_row(membership(c.field).2);
-        condition(c, scope, &col, &search, &owner, sql)
+        let row = self.contact;
+        let (col, search) = (column(c.field, scope, row), search_column(c.field, scope, row));
+        condition(c, scope, &col, &search, &membership(c.field, row), sql)
     }
 }
 
-/// The SQL expression a field reads.
-fn column(field: FilterField, scope: Scope) -> &'static str {
+/// The SQL expression a field reads; contact fields on the contact row named `row`.
+fn column(field: FilterField, scope: Scope, row: &str) -> String {
     use FilterField as F;
-    match (scope, field) {
-        (Scope::Interaction, F::InteractionTemplateCode) => "e.interaction_template_code",
-        (Scope::Interaction, F::InteractionGroupCode) => "e.interaction_group_code",
-        (Scope::Interaction, F::SegmentNo) => "e.segment_no",
-        (Scope::Interaction, F::LoggedSegmentId) => "e.logged_segment_id",
-        (Scope::Interaction, F::Evaluation) => "e.evaluation",
-        (Scope::Interaction, F::SalespersonCode) => "e.salesperson_code",
-        (Scope::Interaction, F::CorrespondenceType) => "e.correspondence_type",
-        (Scope::Interaction, F::Canceled) => "e.canceled",
-        (Scope::Interaction, _) => "e.date",
-        (_, F::No) => "contacts.no",
-        (_, F::Name) => "contacts.name",
-        (_, F::Type) => "contacts.contact_type",
-        // As in Business Central, a company's company no is its own no.
-        (_, F::CompanyNo) => {
-            "(CASE WHEN contacts.contact_type = 'company' THEN contacts.no ELSE \
-             (SELECT company_of.no FROM contacts company_of WHERE company_of.id = contacts.company_id) END)"
-        }
-        (_, F::City) => "contacts.city",
-        (_, F::PostCode) => "contacts.post_code",
-        (_, F::CountryCode) => "contacts.country_code",
-        (_, F::County) => "contacts.county",
-        (_, F::SalespersonCode) => "contacts.salesperson_code",
-        (_, F::TerritoryCode) => "contacts.territory_code",
-        (_, F::LanguageCode) => "contacts.language_code",
-        (_, F::CorrespondenceType) => "contacts.correspondence_type",
-        (_, F::CreatedAt) => "contacts.created_at",
-        (_, F::UpdatedAt) => "contacts.updated_at",
-        (_, F::HasEmail) => "contacts.email",
-        (_, _) => "contacts.id",
+    if scope == Scope::Interaction {
+        let interaction = match field {
+            F::InteractionTemplateCode => "e.interaction_template_code",
+            F::InteractionGroupCode => "e.interaction_group_code",
+            F::SegmentNo => "e.segment_no",
+            F::LoggedSegmentId => "e.logged_segment_id",
+            F::Evaluation => "e.evaluation",
+            F::SalespersonCode => "e.salesperson_code",
+            F::CorrespondenceType => "e.correspondence_type",
+            F::Canceled => "e.canceled",
+            _ => "e.date",
+        };
+        return interaction.to_owned();
     }
+    let contact_column = match field {
+        F::No => "no",
+        F::Name => "name",
+        F::Type => "contact_type",
+        // As in Business Central, a company's company no is its own no.
+        F::CompanyNo => {
+            return format!(
+                "(CASE WHEN {row}.contact_type = 'company' THEN {row}.no ELSE \
+                 (SELECT company_of.no FROM contacts company_of WHERE company_of.id = {row}.company_id) END)"
+            )
+        }
+        F::City => "city",
+        F::PostCode => "post_code",
+        F::CountryCode => "country_code",
+        F::County => "county",
+        F::SalespersonCode => "salesperson_code",
+        F::TerritoryCode => "territory_code",
+        F::LanguageCode => "language_code",
+        F::CorrespondenceType => "correspondence_type",
+        F::CreatedAt => "created_at",
+        F::UpdatedAt => "updated_at",
+        F::HasEmail => "email",
+        _ => "id",
+    };
+    format!("{row}.{contact_column}")
 }
 
 /// The lower-cased column that `contains` / `starts_with` compare with a lower-cased pattern.
-fn search_column(field: FilterField, scope: Scope) -> String {
+fn search_column(field: FilterField, scope: Scope, row: &str) -> String {
     match (scope, field) {
         // Stored lower-cased by the service, so the search needs no function call.
-        (Scope::Contact, FilterField::Name) => "contacts.search_name".to_owned(),
-        _ => format!("lower({})", column(field, scope)),
+        (Scope::Contact, FilterField::Name) => format!("{row}.search_name"),
+        _ => format!("lower({})", column(field, scope, row)),
     }
 }
 
-/// The link table and the contact it is attached to (companies' codes match their persons).
-fn membership(field: FilterField) -> (&'static str, &'static str, &'static str) {
+/// The link table, its code column, and the contact on row `row` whose codes count: a person's
+/// industry groups and business relations are its company's, as in Business Central.
+fn membership(field: FilterField, row: &str) -> (&'static str, &'static str, String) {
+    let (own, company) = (format!("{row}.id"), format!("COALESCE({row}.company_id, {row}.id)"));
     match field {
-        FilterField::MailingGroup => ("contact_mailing_groups", "mailing_group_code", "contacts.id"),
-        FilterField::JobResponsibility => {
-            ("contact_job_responsibilities", "job_responsibility_code", "contacts.id")
-        }
-        FilterField::IndustryGroup => {
-            ("contact_industry_groups", "industry_group_code", "COALESCE(contacts.company_id, contacts.id)")
-        }
-        _ => (
-            "contact_business_relations",
-            "business_relation_code",
-            "COALESCE(contacts.company_id, contacts.id)",
-        ),
+        FilterField::MailingGroup => ("contact_mailing_groups", "mailing_group_code", own),
+        FilterField::JobResponsibility => ("contact_job_responsibilities", "job_responsibility_code", own),
+        FilterField::IndustryGroup => ("contact_industry_groups", "industry_group_code", company),
+        _ => ("contact_business_relations", "business_relation_code", company),
     }
 }
 
@@ -184,13 +180,14 @@ fn list(value: &FilterValue) -> Result<&[ScalarValue], ApiError> {
     }
 }
 
-/// One condition over `col` (its lower-cased form `search`; memberships belong to `owner`).
+/// One condition over `col` (its lower-cased form `search`; a membership field reads the link
+/// table `member.0`, code column `member.1`, of the contact `member.2`).
 fn condition(
     c: &Condition,
     scope: Scope,
     col: &str,
     search: &str,
-    owner: &str,
+    member: &(&str, &str, String),
     sql: &mut SqlBuilder,
 ) -> Result<(), ApiError> {
     let kind = c.field.kind(scope).ok_or_else(malformed)?;
@@ -208,7 +205,7 @@ fn condition(
             }
         }
         (FieldKind::Membership, op) => {
-            let (table, code, _) = membership(c.field);
+            let (table, code, owner) = member;
             let values = list(&c.value)?.iter().map(text);
             sql.sql(if op == FilterOp::In { "EXISTS " } else { "NOT EXISTS " });
             sql.sql(&format!("(SELECT 1 FROM {table} m WHERE m.contact_id = {owner} AND m.{code} IN "));

@@ -295,8 +295,19 @@ pub fn open_segment(conn: &mut Conn, id: i64) -> Result<Segment, ApiError> {
     let row = match conn {
         Conn::Postgresql(c) => query!().for_update().first(c).optional()?,
         Conn::Sqlite(c) => query!().first(c).optional()?,
-    }
-    .ok_or_else(|| ApiError::not_found(format!("segment {id}")))?;
+    };
+    still_open(row, id)
+}
+
+/// The segment, 404 when missing, 409 when logged, without taking its row: for reads (a
+/// preview) that must not queue behind a running action.
+pub fn unlocked_open_segment(conn: &mut Conn, id: i64) -> Result<Segment, ApiError> {
+    let row = segments::table.find(id).select(Segment::as_select()).first(conn).optional()?;
+    still_open(row, id)
+}
+
+fn still_open(row: Option<Segment>, id: i64) -> Result<Segment, ApiError> {
+    let row = row.ok_or_else(|| ApiError::not_found(format!("segment {id}")))?;
     if row.status != SegmentStatus::Open {
         return Err(logged(id));
     }

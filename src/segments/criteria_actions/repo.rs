@@ -24,7 +24,7 @@ use crate::domain::{CriteriaActionKind, CriteriaActionSource};
 use crate::error::ApiError;
 use crate::http::pagination::{into_page, PageRequest};
 use crate::saved_criteria::repo::saved_actions;
-use crate::segments::repo::open_segment;
+use crate::segments::repo::{open_segment, unlocked_open_segment};
 
 /// Contacts shown in a preview or a refresh diff.
 pub const PREVIEW_LIMIT: i64 = 50;
@@ -383,7 +383,7 @@ pub fn preview_action(
     segment_id: i64,
     spec: &ActionSpec,
 ) -> Result<ActionPreview, ApiError> {
-    open_segment(conn, segment_id)?;
+    unlocked_open_segment(conn, segment_id)?;
     let sqlite = db::is_sqlite(conn);
     let (count, contacts) = match spec.kind {
         CriteriaActionKind::Add => {
