@@ -47,7 +47,9 @@ fn api_keys_create_prints_the_key_alone_and_the_key_is_stored_hashed() {
     assert!(listed.contains("ops") && !listed.contains(key.trim()), "{listed}");
     let stored = std::fs::read(&path).unwrap();
     assert!(!String::from_utf8_lossy(&stored).contains(key.trim()));
-    let _ = std::fs::remove_file(&path);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }
 
 #[test]

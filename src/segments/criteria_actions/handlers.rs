@@ -6,9 +6,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use super::model::{
-    ActionPreview, AppliedActions, ApplySavedCriteria, CriteriaActionList, CriteriaActionRequest,
-    CriteriaActionResponse, RefreshRequest, RefreshResult, ReuseLoggedSegment, ReusedLoggedSegment,
-    UndoneAction,
+    ActionPreview, AppliedActions, ApplySavedCriteria, CriteriaActionBody, CriteriaActionList,
+    CriteriaActionRequest, CriteriaActionResponse, RefreshRequest, RefreshResult, ReuseLoggedSegment,
+    ReusedLoggedSegment, UndoneAction,
 };
 use super::repo;
 use crate::auth::{Caller, Read, Write};
@@ -24,7 +24,7 @@ use crate::state::AppState;
 /// recorded with exactly the lines it added or removed so that undo reverts it. Privacy-blocked
 /// contacts are never added; new lines are ordered by company name, company no, type, name.
 #[utoipa::path(post, path = "/v1/segments/{id}/criteria-actions", tag = "segments",
-    request_body = CriteriaActionRequest,
+    request_body = CriteriaActionBody,
     params(("id" = i64, Path, description = "The segment's id")),
     responses(
         (status = 201, description = "The recorded action with its counts", body = CriteriaActionResponse,
@@ -83,7 +83,7 @@ pub async fn get_criteria_action(
 /// What an action would do, without doing it: how many lines it would add or remove and the
 /// first 50 contacts concerned. One counting query and one page query.
 #[utoipa::path(post, path = "/v1/segments/{id}/criteria-actions/preview", tag = "segments",
-    request_body = CriteriaActionRequest,
+    request_body = CriteriaActionBody,
     params(("id" = i64, Path, description = "The segment's id")),
     responses((status = 200, description = "The counts and the first contacts", body = ActionPreview),
         (status = 404, description = "No such segment", body = Problem, content_type = "application/problem+json"),

@@ -54,13 +54,13 @@ impl From<FilterAction> for CriteriaActionKind {
     }
 }
 
-/// A criteria action to run (or to preview).
-#[derive(Debug, Deserialize, ToSchema)]
+/// A criteria action to run (or to preview), as read; the document describes it as
+/// [`CriteriaActionBody`].
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CriteriaActionRequest {
     pub action: FilterAction,
     /// The filter tree; every fault is reported at once, `errors[].field` being its JSON pointer.
-    #[schema(value_type = FilterNode)]
     pub filter: serde_json::Value,
     /// add: also add contacts already in the segment (a second line).
     #[serde(default)]
@@ -75,6 +75,83 @@ pub struct CriteriaActionRequest {
     #[serde(default)]
     pub ignore_exclusion: bool,
     /// remove / refine: a line matches when any contact of its company matches.
+    #[serde(default)]
+    pub entire_companies: bool,
+}
+
+// How the document describes a criteria action; `CriteriaActionRequest` reads the body and refuses
+// an option of another action by name.
+/// A criteria action: one schema per action, each with only its own options.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum CriteriaActionBody {
+    Add(AddCriteriaAction),
+    Remove(RemoveCriteriaAction),
+    Refine(RefineCriteriaAction),
+}
+
+/// The one value of `action` in each schema of [`CriteriaActionBody`].
+macro_rules! action_tag {
+    ($name:ident, $variant:ident) => {
+        #[derive(Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $variant,
+        }
+    };
+}
+action_tag!(AddTag, Add);
+action_tag!(RemoveTag, Remove);
+action_tag!(RefineTag, Refine);
+
+/// Add the contacts that match the filter.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AddCriteriaAction {
+    #[schema(inline)]
+    pub action: AddTag,
+    #[schema(value_type = FilterNode)]
+    pub filter: serde_json::Value,
+    /// Also add contacts already in the segment (a second line).
+    #[serde(default)]
+    pub allow_existing: bool,
+    /// For a matching company, add its persons as well.
+    #[serde(default)]
+    pub expand_companies: bool,
+    /// For a matching person, add its company as well.
+    #[serde(default)]
+    pub include_related_companies: bool,
+    /// Also add contacts marked `exclude_from_segment` (privacy-blocked ones never).
+    #[serde(default)]
+    pub ignore_exclusion: bool,
+}
+
+/// Remove the lines whose contact matches (Business Central "Remove Contacts - Reduce").
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RemoveCriteriaAction {
+    #[schema(inline)]
+    pub action: RemoveTag,
+    #[schema(value_type = FilterNode)]
+    pub filter: serde_json::Value,
+    /// A line matches when any contact of its company matches.
+    #[serde(default)]
+    pub entire_companies: bool,
+}
+
+/// Keep only the lines whose contact matches (Business Central "Remove Contacts - Refine").
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct RefineCriteriaAction {
+    #[schema(inline)]
+    pub action: RefineTag,
+    #[schema(value_type = FilterNode)]
+    pub filter: serde_json::Value,
+    /// A line matches when any contact of its company matches.
     #[serde(default)]
     pub entire_companies: bool,
 }
