@@ -710,3 +710,44 @@ db_test!(a_server_killed_while_logging_leaves_the_segment_fully_logged_or_fully_
     assert!([201, 409].contains(&response.status().as_u16()));
     assert_eq!(log_state(&app, large), (10_003, 2, "logged".to_owned()));
 });
+
+db_test!(the_interaction_history_filter_selects_on_entries_a_log_wrote, |app| {
+    seed(&app).await;
+    let logged_one = segment_with(&app, &["C1", "P1"]).await;
+    let result = assert_json(log(&app, logged_one, json!({})).await, 201).await;
+    let (logged_id, segment_no) =
+        (result["logged_segment"]["id"].clone(), result["logged_segment"]["segment_no"].clone());
+    let p3 = assert_json(app.get("/v1/contacts?q=per").await, 200).await["items"][0]["id"].clone();
+    let call = json!({"contact_id": p3, "interaction_template_code": "MAIL", "evaluation": "positive"});
+    assert_json(app.post("/v1/interaction-log-entries", &call).await, 201).await;
+    // Who a filter on the log picks, previewed as an add on a fresh segment.
+    let target = segment_with(&app, &[]).await;
+    let picks = |filter: Value| {
+        let app = &app;
+        async move {
+            let body = json!({"action": "add", "filter": filter});
+            let preview = app.post(&format!("/v1/segments/{target}/criteria-actions/preview"), &body).await;
+            let preview = assert_json(preview, 200).await;
+            let mut nos: Vec<String> = preview["contacts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["contact_no"].as_str().unwrap().to_owned())
+                .collect();
+            nos.sort();
+            nos
+        }
+    };
+    let logged_in = |field: &str, value: &Value| json!({"interactions": {"exists": true, "where": {"field": field, "op": "eq", "value": value}}});
+    assert_eq!(picks(logged_in("segment_no", &segment_no)).await, ["C1", "P1"]);
+    assert_eq!(picks(logged_in("logged_segment_id", &logged_id)).await, ["C1", "P1"]);
+    assert_eq!(picks(logged_in("evaluation", &json!("positive"))).await, ["P3"]);
+    assert_eq!(picks(logged_in("interaction_group_code", &json!("NEWSL"))).await, ["C1", "P1", "P3"]);
+    let never_logged = json!({"interactions": {"exists": false}});
+    assert_eq!(picks(never_logged).await, ["P2"]);
+    // Canceling the logged segment cancels its entries, which a filter on `canceled` sees.
+    assert_json(app.post(&format!("/v1/logged-segments/{logged_id}/cancel"), &json!({})).await, 200).await;
+    let live =
+        json!({"interactions": {"exists": true, "where": {"field": "canceled", "op": "eq", "value": false}}});
+    assert_eq!(picks(live).await, ["P3"]);
+});
