@@ -303,8 +303,15 @@ impl RawSegment {
             criterion.on("c"),
         );
         if dry_run {
-            let joining = self.preview_add(raw, criterion, false);
-            return (joining, raw.number(&format!("SELECT count(*) AS n FROM segment_lines{leaving}")));
+            // The same answer as the service's: both counts and the first 50 of each side.
+            let joining = self.preview_add(raw, criterion, true);
+            let leaving_count = raw.number(&format!("SELECT count(*) AS n FROM segment_lines{leaving}"));
+            raw.batch(&format!(
+                "SELECT c.id, c.no, c.name, c.contact_type, co.no FROM segment_lines \
+                 JOIN contacts c ON c.id = segment_lines.contact_id LEFT JOIN contacts co ON co.id = c.company_id\
+                 {leaving} ORDER BY segment_lines.id LIMIT 50"
+            ));
+            return (joining, leaving_count);
         }
         let action = self.begin_action(raw, "refresh", None);
         let added = self.insert_lines(raw, action, &criterion.on("c"));

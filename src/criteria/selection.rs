@@ -157,14 +157,18 @@ pub struct ReplayStep<'a> {
 /// (an anti join against a replayed set is quadratic when it misjudges the line count), and
 /// "who joins" is one scan of contacts.
 pub fn in_replayed_set(steps: &[ReplayStep<'_>], sqlite: bool) -> Result<SqlBuilder, ApiError> {
-    let mut set = SqlBuilder::new(sqlite);
-    set.sql("(1 = 0)");
+    // None stands for the empty set; it is written out only at the end, so that the predicate
+    // does not start with a constant `FALSE OR` for the planner to see through.
+    let mut set: Option<SqlBuilder> = None;
     for step in steps {
         let mut next = SqlBuilder::new(sqlite);
-        next.sql("(").append(&set);
-        match step.kind {
-            CriteriaActionKind::Add => {
-                next.sql(" OR (");
+        match (step.kind, &set) {
+            (CriteriaActionKind::Add, _) => {
+                next.sql("(");
+                if let Some(set) = &set {
+                    next.append(set).sql(" OR ");
+                }
+                next.sql("(");
                 if step.options.expand_companies || step.options.include_related_companies {
                     next.sql("c.id IN (")
                         .append(&add_candidates(step.filter, step.options, sqlite)?)
@@ -178,18 +182,25 @@ pub fn in_replayed_set(steps: &[ReplayStep<'_>], sqlite: bool) -> Result<SqlBuil
                 if !step.options.ignore_exclusion {
                     next.sql(" AND NOT c.exclude_from_segment");
                 }
-                next.sql(")");
+                next.sql("))");
             }
-            CriteriaActionKind::Remove | CriteriaActionKind::Refine => {
+            // Nothing to remove from, or to refine, in an empty set.
+            (CriteriaActionKind::Remove | CriteriaActionKind::Refine, None) => continue,
+            (CriteriaActionKind::Remove | CriteriaActionKind::Refine, Some(set)) => {
+                next.sql("(").append(set);
                 next.sql(if step.kind == CriteriaActionKind::Remove { " AND NOT " } else { " AND " });
                 matched_on_c(step.filter, step.options.entire_companies, &mut next)?;
+                next.sql(")");
             }
-            CriteriaActionKind::Refresh => continue,
+            (CriteriaActionKind::Refresh, _) => continue,
         }
-        next.sql(")");
-        set = next;
+        set = Some(next);
     }
-    Ok(set)
+    Ok(set.unwrap_or_else(|| {
+        let mut none = SqlBuilder::new(sqlite);
+        none.sql("(1 = 0)");
+        none
+    }))
 }
 
 /// `FROM contacts c LEFT JOIN contacts co ... WHERE ...`: the contacts `in_set` holds that have
