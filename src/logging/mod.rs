@@ -122,9 +122,11 @@ struct Fault {
 }
 
 #[derive(QueryableByName)]
-struct Count {
+struct Tally {
     #[diesel(sql_type = BigInt)]
     n: i64,
+    #[diesel(sql_type = BigInt)]
+    faults: i64,
 }
 
 /// Why a line cannot be logged: the reason code, its sentence, and the condition over the
@@ -146,31 +148,36 @@ fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<i64,
     if segment.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
         errors.push(FieldError::new("description", "required", "a segment needs a description to be logged"));
     }
-    let mut count = SqlBuilder::for_conn(conn);
-    count.sql("SELECT count(*) AS n");
-    lines_of(&mut count, segment.id);
-    let lines = count.load::<Count>(conn)?.first().map_or(0, |c| c.n);
+    // One pass over the lines in the common case: how many there are and how many faults they
+    // have; the page of faulty lines is read only when there is one.
+    let kinds = fault_kinds(options);
+    let mut tally = SqlBuilder::for_conn(conn);
+    tally.sql("SELECT count(*) AS n, COALESCE(SUM(0");
+    for (_, condition) in &kinds {
+        tally.sql(&format!(" + CASE WHEN {condition} THEN 1 ELSE 0 END"));
+    }
+    tally.sql("), 0) AS faults");
+    lines_of(&mut tally, segment.id);
+    let (lines, total) = tally.load::<Tally>(conn)?.first().map_or((0, 0), |t| (t.n, t.faults));
     if lines == 0 {
         errors.push(FieldError::new("lines", "empty_segment", "a segment without lines cannot be logged"));
     }
-    let faults = faulty_lines(conn, segment.id, options)?;
-    let mut total = SqlBuilder::for_conn(conn);
-    total.sql("SELECT count(*) AS n FROM (").append(&faults).sql(") faults");
-    let total = total.load::<Count>(conn)?.first().map_or(0, |c| c.n);
-    let mut page = SqlBuilder::for_conn(conn);
-    page.sql("SELECT line_id, contact_no, reason FROM (").append(&faults);
-    page.sql(&format!(") faults ORDER BY line_id, reason LIMIT {FAULTS_SHOWN}"));
-    for fault in page.load::<Fault>(conn)? {
-        let sentence = LINE_FAULTS
-            .iter()
-            .chain([&NO_EMAIL])
-            .find(|(code, _, _)| *code == fault.reason)
-            .map_or("", |(_, sentence, _)| sentence);
-        errors.push(FieldError::new(
-            format!("lines/{}", fault.line_id),
-            &fault.reason,
-            format!("line {} (contact {}): {sentence}", fault.line_id, fault.contact_no),
-        ));
+    if total > 0 {
+        let mut page = SqlBuilder::for_conn(conn);
+        page.sql("SELECT line_id, contact_no, reason FROM (").append(&faulty_lines(conn, segment.id, &kinds));
+        page.sql(&format!(") faults ORDER BY line_id, reason LIMIT {FAULTS_SHOWN}"));
+        for fault in page.load::<Fault>(conn)? {
+            let sentence = LINE_FAULTS
+                .iter()
+                .chain([&NO_EMAIL])
+                .find(|(code, _, _)| *code == fault.reason)
+                .map_or("", |(_, sentence, _)| sentence);
+            errors.push(FieldError::new(
+                format!("lines/{}", fault.line_id),
+                &fault.reason,
+                format!("line {} (contact {}): {sentence}", fault.line_id, fault.contact_no),
+            ));
+        }
     }
     if errors.is_empty() {
         return Ok(lines);
@@ -186,15 +193,20 @@ fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<i64,
     })
 }
 
-/// `SELECT line_id, contact_no, reason ...` for every (line, fault) pair, one `UNION ALL` part
-/// per kind of fault.
-fn faulty_lines(conn: &Conn, segment_id: i64, options: LogOptions) -> Result<SqlBuilder, ApiError> {
+/// The faults a line can have for these options: reason code and condition.
+fn fault_kinds(options: LogOptions) -> Vec<(&'static str, String)> {
     let mut kinds: Vec<(&str, String)> =
         LINE_FAULTS.iter().map(|(code, _, condition)| (*code, (*condition).to_owned())).collect();
     if options.deliver {
         let condition = format!("({}) = 'email' AND {}", effective::CORRESPONDENCE_TYPE, NO_EMAIL.2);
         kinds.push((NO_EMAIL.0, condition));
     }
+    kinds
+}
+
+/// `SELECT line_id, contact_no, reason ...` for every (line, fault) pair, one `UNION ALL` part
+/// per kind of fault.
+fn faulty_lines(conn: &Conn, segment_id: i64, kinds: &[(&str, String)]) -> SqlBuilder {
     let mut sql = SqlBuilder::for_conn(conn);
     for (i, (code, condition)) in kinds.iter().enumerate() {
         if i > 0 {
@@ -205,7 +217,7 @@ fn faulty_lines(conn: &Conn, segment_id: i64, options: LogOptions) -> Result<Sql
         lines_of(&mut sql, segment_id);
         sql.sql(&format!(" AND {condition}"));
     }
-    Ok(sql)
+    sql
 }
 
 fn insert_logged_segment(
