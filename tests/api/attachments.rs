@@ -48,6 +48,12 @@ const HEADER_XML: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes
 <w:p><w:fldSimple w:instr=" MERGEFIELD salesperson_name "><w:r><w:t>«salesperson_name»</w:t></w:r></w:fldSimple></w:p>
 </w:hdr>"#;
 
+const FOOTER_XML: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:ftr xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:p>
+<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> MERGEFIELD segment_no </w:instrText></w:r>
+<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>«segment_no»</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>
+</w:p></w:ftr>"#;
+
 /// A zip package of these parts, deflated.
 fn package(parts: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
@@ -59,13 +65,14 @@ fn package(parts: &[(&str, &[u8])]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-/// A minimal Word letter: body, a header with a field, content types and relationships.
+/// A minimal Word letter: body, a header and a footer with fields, content types and relationships.
 fn letter() -> Vec<u8> {
     package(&[
         ("[Content_Types].xml", CONTENT_TYPES_XML.as_bytes()),
         ("_rels/.rels", RELS_XML.as_bytes()),
         ("word/document.xml", DOCUMENT_XML.as_bytes()),
         ("word/header1.xml", HEADER_XML.as_bytes()),
+        ("word/footer1.xml", FOOTER_XML.as_bytes()),
     ])
 }
 
@@ -172,7 +179,7 @@ db_test!(a_word_document_uploaded_raw_lists_its_merge_fields_and_downloads_uncha
     assert_eq!(body["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(
         strings(&body["merge_fields"]),
-        ["contact_name", "favourite_colour", "line_subject", "salesperson_name"]
+        ["contact_name", "favourite_colour", "line_subject", "salesperson_name", "segment_no"]
     );
     assert_eq!(strings(&body["unknown_merge_fields"]), ["favourite_colour"]);
 
@@ -191,7 +198,7 @@ db_test!(a_word_document_uploaded_raw_lists_its_merge_fields_and_downloads_uncha
 db_test!(a_multipart_upload_stores_html_with_its_template_variables, |app| {
     create_template(&app, "WELCOME").await;
     let html =
-        b"<p>Hello {{ contact_name }}, {% if segment_no %}{{ segment_no }}{% endif %} {{ shoe_size }}</p>";
+        b"<p>Hello {{ contact_name }}, {% if segment_no %}{{ segment_no }}{% endif %} {{ shoe_size }} {{ contact.city }}</p>";
     let body = form(&[
         ("language_code", None, b"de"),
         ("default", None, b"true"),
@@ -209,8 +216,9 @@ db_test!(a_multipart_upload_stores_html_with_its_template_variables, |app| {
     assert_eq!(first["kind"], "html");
     assert_eq!(first["file_name"], "welcome.html");
     assert_eq!(first["default"], true);
-    assert_eq!(strings(&first["merge_fields"]), ["contact_name", "segment_no", "shoe_size"]);
-    assert_eq!(strings(&first["unknown_merge_fields"]), ["shoe_size"]);
+    // Fields are flat names: `contact.city` reads an unknown `contact`.
+    assert_eq!(strings(&first["merge_fields"]), ["contact", "contact_name", "segment_no", "shoe_size"]);
+    assert_eq!(strings(&first["unknown_merge_fields"]), ["contact", "shoe_size"]);
     // A retry with the same Idempotency-Key is answered from the first upload.
     let replay = assert_json(send().await.unwrap(), 201).await;
     assert_eq!(replay["id"], first["id"]);
