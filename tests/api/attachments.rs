@@ -192,7 +192,16 @@ db_test!(a_word_document_uploaded_raw_lists_its_merge_fields_and_downloads_uncha
     let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
     assert!(disposition.starts_with("attachment"), "{disposition}");
     assert!(disposition.contains("Brief%20%C3%BC.docx"), "{disposition}");
+    let tag = response.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+    let cached = app
+        .request(Method::GET, &format!("{}/{}", attachments("LETTER"), body["id"]))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), 304);
+    assert!(cached.bytes().await.unwrap().is_empty());
 });
 
 db_test!(a_multipart_upload_stores_html_with_its_template_variables, |app| {

@@ -15,7 +15,7 @@ use crate::auth::{Admin, Caller, Read};
 use crate::db;
 use crate::documents;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::conditional::{created, etag};
+use crate::http::conditional::{created, etag, not_modified};
 use crate::http::pagination::PageParams;
 use crate::http::upload;
 use crate::http::urls::location;
@@ -127,7 +127,7 @@ fn analyze(input: UploadInput) -> Result<NewAttachment, ApiError> {
     tag = "interaction-templates", operation_id = "download_template_attachment",
     description = "Every version stays downloadable by its id, also after a newer upload or a delete \
 of its language's document. The answer has the document's `Content-Type` and a `Content-Disposition` \
-naming its file.",
+naming its file, and an `ETag` that never changes (a version is immutable).",
     params(AttachmentPath),
     responses(
         (status = 200, description = "The document's bytes", content(
@@ -136,19 +136,26 @@ naming its file.",
             (String = "text/plain")),
             headers(("Content-Disposition" = String, description = "`attachment` with the file name"),
                 ("ETag" = String))),
+        (status = 304, description = "Not modified: `If-None-Match` names this version"),
         (status = 404, description = "The template has no document version with this id", body = Problem,
             content_type = "application/problem+json")))]
 pub async fn download_template_attachment(
     _caller: Caller<Read>,
     state: web::Data<AppState>,
+    req: HttpRequest,
     path: web::Path<AttachmentPath>,
 ) -> ApiResult<HttpResponse> {
     let AttachmentPath { code, attachment_id } = path.into_inner();
     let document = db::run(&state.pool, move |conn| repo::content(conn, &code, attachment_id)).await?;
+    // A version never changes, so its id is its tag.
+    let tag = etag(&[document.id]);
+    if not_modified(&req, &tag) {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish());
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, document.kind.content_type()))
         .insert_header(disposition(&document.file_name))
-        .insert_header((header::ETAG, etag(&[document.id])))
+        .insert_header((header::ETAG, tag))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(document.content))
 }
