@@ -236,6 +236,53 @@ mod tests {
         ));
     }
 
+    /// A package whose `zeros.bin` unpacks to 101 MiB while its headers claim 16 bytes.
+    fn package_with_lying_headers() -> Vec<u8> {
+        use std::io::Write;
+        use zip::write::SimpleFileOptions;
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, content) in [(CONTENT_TYPES_PART, "<Types/>"), (DOCUMENT_PART, "<w:document/>")] {
+            zip.start_file(name, options).unwrap();
+            zip.write_all(content.as_bytes()).unwrap();
+        }
+        zip.start_file("zeros.bin", options).unwrap();
+        let megabyte = vec![0_u8; 1024 * 1024];
+        for _ in 0..101 {
+            zip.write_all(&megabyte).unwrap();
+        }
+        let mut bytes = zip.finish().unwrap().into_inner();
+        let mut patched = 0;
+        // Local header: size at 22, name length at 26, name at 30; central: 24, 28, 46.
+        for (signature, size_at, name_len_at, name_at) in
+            [([0x50, 0x4b, 0x03, 0x04], 22, 26, 30), ([0x50, 0x4b, 0x01, 0x02], 24, 28, 46)]
+        {
+            let starts: Vec<usize> = (0..bytes.len() - 4).filter(|&i| bytes[i..i + 4] == signature).collect();
+            for start in starts {
+                let name_len =
+                    u16::from_le_bytes([bytes[start + name_len_at], bytes[start + name_len_at + 1]]);
+                let name = &bytes[start + name_at..start + name_at + usize::from(name_len)];
+                if name == b"zeros.bin" {
+                    bytes[start + size_at..start + size_at + 4].copy_from_slice(&16_u32.to_le_bytes());
+                    patched += 1;
+                }
+            }
+        }
+        assert_eq!(patched, 2, "both headers of zeros.bin claim 16 bytes");
+        let archive = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
+        assert_eq!(archive.decompressed_size(), Some(16 + 8 + 13));
+        bytes
+    }
+
+    #[test]
+    fn a_package_whose_headers_understate_its_size_is_refused() {
+        let result = merge_fields(&package_with_lying_headers());
+        assert!(
+            matches!(result, Err(DocumentError::DocxTooLarge(_) | DocumentError::InvalidDocx(_))),
+            "{result:?}"
+        );
+    }
+
     #[test]
     fn only_body_headers_and_footers_are_scanned() {
         assert!(holds_fields("word/document.xml"));
