@@ -22,6 +22,8 @@ pub struct Settings {
     pub pool_size: u32,
     /// `BODY_LIMIT_BYTES`: largest accepted request body. Default 4 MiB.
     pub body_limit: usize,
+    /// `ATTACHMENT_MAX_BYTES`: largest template document accepted. Default 10 MiB.
+    pub attachment_max_bytes: usize,
     /// `BULK_MAX_ITEMS`: most items in one bulk request. Default 1000.
     pub bulk_max_items: usize,
     /// `IDEMPOTENCY_TTL_SECS`: how long an `Idempotency-Key` is remembered. Default 24 h.
@@ -74,6 +76,8 @@ impl Settings {
             bind,
             pool_size: parse_number(&get, "DB_POOL_SIZE", 10, 1, 1000)? as u32,
             body_limit: parse_number(&get, "BODY_LIMIT_BYTES", 4 * 1024 * 1024, 1024, 1 << 30)? as usize,
+            attachment_max_bytes: parse_number(&get, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, 1024, 1 << 30)?
+                as usize,
             bulk_max_items: parse_number(&get, "BULK_MAX_ITEMS", 1000, 1, 100_000)? as usize,
             idempotency_ttl: Duration::from_secs(parse_number(
                 &get,
@@ -137,6 +141,7 @@ mod tests {
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.pool_size, 10);
         assert_eq!(s.bulk_max_items, 1000);
+        assert_eq!(s.attachment_max_bytes, 10 * 1024 * 1024);
     }
 
     #[test]
@@ -153,6 +158,7 @@ mod tests {
             ("BIND", "nonsense"),
             ("DB_POOL_SIZE", "0"),
             ("DB_POOL_SIZE", "many"),
+            ("ATTACHMENT_MAX_BYTES", "12"),
             ("LOG_FORMAT", "xml"),
             ("DATABASE_URL", "mysql://x"),
             ("DATABASE_URL", ":memory:"),

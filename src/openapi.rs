@@ -49,7 +49,8 @@ read < write < admin. Every error answers an RFC 9457 `application/problem+json`
         (name = "contacts", description = "Contacts, their links to code tables, and bulk sync"),
         (name = "code-tables", description = "Mailing groups, industry groups, business relations, \
 job responsibilities, salespeople, interaction groups"),
-        (name = "interaction-templates", description = "Interaction templates and their defaults"),
+        (name = "interaction-templates", description = "Interaction templates, their defaults and their \
+documents per language"),
         (name = "segments", description = "Segments: headers, lines with inherited values and overrides"),
         (name = "logged-segments", description = "Logged segments: cancel, restore, follow-up"),
         (name = "interaction-log", description = "Interaction log entries"),

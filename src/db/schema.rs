@@ -311,6 +311,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    template_attachments (id) {
+        id -> BigInt,
+        interaction_template_code -> Text,
+        language_code -> Text,
+        version -> BigInt,
+        kind -> Text,
+        file_name -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        merge_fields -> Text,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    template_current_attachments (interaction_template_code, language_code) {
+        interaction_template_code -> Text,
+        language_code -> Text,
+        attachment_id -> BigInt,
+        is_default -> Bool,
+    }
+}
+
 diesel::joinable!(contact_mailing_groups -> contacts (contact_id));
 diesel::joinable!(contact_industry_groups -> contacts (contact_id));
 diesel::joinable!(contact_business_relations -> contacts (contact_id));
@@ -323,6 +348,8 @@ diesel::joinable!(interaction_templates -> interaction_groups (interaction_group
 diesel::joinable!(criteria_actions -> segments (segment_id));
 diesel::joinable!(interaction_log_entries -> contacts (contact_id));
 diesel::joinable!(interaction_log_entries -> logged_segments (logged_segment_id));
+diesel::joinable!(template_attachments -> interaction_templates (interaction_template_code));
+diesel::joinable!(template_current_attachments -> template_attachments (attachment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -347,4 +374,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_criteria_actions,
     logged_segments,
     interaction_log_entries,
+    template_attachments,
+    template_current_attachments,
 );

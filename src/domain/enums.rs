@@ -127,3 +127,8 @@ text_enum!(
     /// Where delivery of an interaction stands.
     DeliveryStatus { NotApplicable => "not_applicable", Pending => "pending", Sent => "sent", Failed => "failed" }
 );
+
+text_enum!(
+    /// What kind of file a template document is: a Word package, an HTML or a plain text body.
+    DocumentKind { Docx => "docx", Html => "html", Text => "text" }
+);

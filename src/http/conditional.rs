@@ -58,13 +58,16 @@ pub fn check_version(expected: IfMatch, actual: i64) -> Result<(), ApiError> {
     }
 }
 
+/// Whether `If-None-Match` names `tag` (or `*`): the client's copy is current.
+pub fn not_modified(req: &HttpRequest, tag: &str) -> bool {
+    req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').map(str::trim).any(|t| t == tag || t == "*" || t.strip_prefix("W/") == Some(tag))
+    })
+}
+
 /// 200 with the body and its ETag, or 304 when `If-None-Match` already names this tag.
 pub fn respond_with_etag<T: Serialize>(req: &HttpRequest, tag: &str, body: &T) -> HttpResponse {
-    let not_modified =
-        req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-            v.split(',').map(str::trim).any(|t| t == tag || t == "*" || t.strip_prefix("W/") == Some(tag))
-        });
-    if not_modified {
+    if not_modified(req, tag) {
         return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
     }
     HttpResponse::Ok().insert_header((header::ETAG, tag)).json(body)

@@ -20,6 +20,7 @@ use crate::api_keys::key::hash_key;
 use crate::db::schema::idempotency_records as records;
 use crate::db::{self, Conn, Pool};
 use crate::error::ApiError;
+use crate::http::upload;
 use crate::state::AppState;
 use crate::{auth, with_backend};
 
@@ -57,7 +58,13 @@ pub async fn replay_or_record<B: MessageBody + 'static>(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(req.error_response(ApiError::internal("application state missing")));
     };
-    let body = match read_body(&mut req, state.settings.body_limit).await {
+    // A template document upload has its own limit (its handler bounds the file again).
+    let limit = if is_document_upload(req.path()) {
+        state.settings.attachment_max_bytes + upload::FORM_ALLOWANCE
+    } else {
+        state.settings.body_limit
+    };
+    let body = match read_body(&mut req, limit).await {
         Ok(body) => body,
         Err(e) => return Ok(req.error_response(e)),
     };
@@ -109,6 +116,13 @@ fn idempotency_key(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
         return Err(invalid("Idempotency-Key must be 1 to 255 visible ASCII characters"));
     }
     Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+/// Whether `path` is `/v1/interaction-templates/{code}/attachments`, where files are uploaded.
+fn is_document_upload(path: &str) -> bool {
+    path.strip_prefix("/v1/interaction-templates/")
+        .and_then(|rest| rest.strip_suffix("/attachments"))
+        .is_some_and(|code| !code.is_empty() && !code.contains('/'))
 }
 
 /// The whole body, refused past `limit` before it is all in memory.

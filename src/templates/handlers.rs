@@ -121,7 +121,7 @@ pub async fn patch_interaction_template(
     operation_id = "delete_interaction_template",
     description = "Refused (409 `template-in-use`) while an open segment's header or line names \
 the template, and for good once interaction log entries or logged segments name it (logged \
-history keeps its template); `detail` says which.",
+history keeps its template); `detail` says which. Its documents, every version, go with it.",
     params(TemplatePath,
         ("If-Match" = Option<String>, Header, description = "The ETag read; 412 if the template changed since")),
     responses(

@@ -1,6 +1,8 @@
 //! Interaction templates, under `/v1/interaction-templates` and
-//! `/v1/interaction-templates/{code}`: the defaults a segment takes when it chooses one.
+//! `/v1/interaction-templates/{code}`: the defaults a segment takes when it chooses one, and
+//! their documents (`attachments/`).
 
+pub mod attachments;
 pub mod handlers;
 pub mod model;
 pub mod repo;
@@ -30,7 +32,16 @@ use self::handlers as h;
         crate::domain::CorrespondenceType,
     ))
 )]
+struct TemplateFieldsApi;
+
+/// The templates' part of the document: their own paths and schemas, then their documents'.
 pub struct TemplatesApi;
+
+impl OpenApi for TemplatesApi {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        TemplateFieldsApi::openapi().merge_from(attachments::AttachmentsApi::openapi())
+    }
+}
 
 /// `web::resource` per URL, so that a method a URL does not serve answers 405.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -44,5 +55,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .get(h::get_interaction_template)
             .patch(h::patch_interaction_template)
             .delete(h::delete_interaction_template),
-    );
+    )
+    .configure(attachments::routes);
 }

@@ -146,7 +146,7 @@ pub fn delete(conn: &mut Conn, code: &str, if_match: IfMatch) -> Result<(), ApiE
 
 /// Reads the row for a write, locking it on PostgreSQL so that the version checked is the
 /// version written over (SQLite's `BEGIN IMMEDIATE` already excludes other writers).
-fn lock(conn: &mut Conn, code: &str) -> QueryResult<Option<Template>> {
+pub fn lock(conn: &mut Conn, code: &str) -> QueryResult<Option<Template>> {
     // `as_select` is typed by backend, so the query is spelled out per arm.
     macro_rules! query {
         () => {

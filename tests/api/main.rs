@@ -4,6 +4,7 @@
 #[allow(dead_code)] // not every helper is used by every milestone
 mod helpers;
 
+mod attachments;
 mod cli;
 mod code_tables;
 mod contacts;

@@ -1,0 +1,2 @@
+DROP TABLE template_current_attachments;
+DROP TABLE template_attachments;

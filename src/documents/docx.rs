@@ -1,0 +1,295 @@
+//! Word `.docx` packages: the checks that make an upload a real OOXML package (a zip holding
+//! `[Content_Types].xml` and `word/document.xml`, unpacked within bounds that stop zip bombs)
+//! and the scan of the body, headers and footers for MERGEFIELDs, simple and complex.
+
+use std::collections::BTreeSet;
+use std::io::{self, Cursor, Read};
+
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::Reader;
+
+use super::DocumentError;
+
+/// Most entries a package may have.
+pub const MAX_ENTRIES: usize = 1000;
+/// Most bytes a package may unpack to, counted while unpacking (zip headers can lie).
+pub const MAX_UNPACKED_BYTES: u64 = 100 * 1024 * 1024;
+
+const CONTENT_TYPES_PART: &str = "[Content_Types].xml";
+const DOCUMENT_PART: &str = "word/document.xml";
+
+/// The merge fields of a package, each once, lower-cased (Word matches names without case),
+/// sorted; refuses anything that is not a bounded Word package.
+pub fn merge_fields(bytes: &[u8]) -> Result<Vec<String>, DocumentError> {
+    let mut names = BTreeSet::new();
+    for (part, xml) in field_parts(bytes)? {
+        scan_part(&part, &xml, &mut names)?;
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// Whether a part may hold merge fields: the body, a header or a footer.
+fn holds_fields(part: &str) -> bool {
+    let is_xml_in_word = |prefix: &str| {
+        part.strip_prefix(prefix).is_some_and(|rest| rest.ends_with(".xml") && !rest.contains('/'))
+    };
+    part == DOCUMENT_PART || is_xml_in_word("word/header") || is_xml_in_word("word/footer")
+}
+
+/// Unpacks every entry within the bounds (which also checks each entry's CRC) and answers the
+/// parts that may hold fields, the body first.
+fn field_parts(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, DocumentError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| invalid(format!("the document is not a Word package (not a zip archive: {e})")))?;
+    if archive.len() > MAX_ENTRIES {
+        return Err(DocumentError::DocxTooLarge(format!(
+            "the package has {} entries; at most {MAX_ENTRIES} are accepted",
+            archive.len()
+        )));
+    }
+    let mut budget = MAX_UNPACKED_BYTES;
+    let mut parts = Vec::new();
+    let mut has_content_types = false;
+    for index in 0..archive.len() {
+        let mut entry = archive
+            .by_index(index)
+            .map_err(|e| invalid(format!("entry {index} of the package cannot be read: {e}")))?;
+        let name = entry
+            .name()
+            .map_err(|e| invalid(format!("entry {index} of the package has no readable name: {e}")))?
+            .into_owned();
+        if entry.is_dir() {
+            continue;
+        }
+        has_content_types |= name == CONTENT_TYPES_PART;
+        let keep = holds_fields(&name);
+        let mut limited = (&mut entry).take(budget + 1);
+        let mut content = Vec::new();
+        let unpacked = if keep {
+            limited.read_to_end(&mut content).map(|n| n as u64)
+        } else {
+            io::copy(&mut limited, &mut io::sink())
+        }
+        .map_err(|e| invalid(format!("{name} cannot be unpacked: {e}")))?;
+        if unpacked > budget {
+            return Err(DocumentError::DocxTooLarge(format!(
+                "the package unpacks to more than {MAX_UNPACKED_BYTES} bytes"
+            )));
+        }
+        budget -= unpacked;
+        if keep {
+            parts.push((name, content));
+        }
+    }
+    if !has_content_types {
+        return Err(invalid(format!("the package has no {CONTENT_TYPES_PART}")));
+    }
+    if !parts.iter().any(|(name, _)| name == DOCUMENT_PART) {
+        return Err(invalid(format!("the package has no {DOCUMENT_PART}: it is not a Word document")));
+    }
+    parts.sort_by_key(|(name, _)| name != DOCUMENT_PART);
+    Ok(parts)
+}
+
+/// A complex field being read: its instruction so far, and whether `separate` ended it.
+#[derive(Default)]
+struct OpenField {
+    instruction: String,
+    separated: bool,
+}
+
+/// Adds the MERGEFIELD names of one XML part, read as a stream of events: `w:fldSimple`'s
+/// `w:instr`, and complex fields (`w:fldChar` begin, `w:instrText` in one or more runs,
+/// separate, end), which may nest.
+fn scan_part(part: &str, xml: &[u8], names: &mut BTreeSet<String>) -> Result<(), DocumentError> {
+    let source = std::str::from_utf8(xml).map_err(|_| invalid(format!("{part} is not UTF-8")))?;
+    let malformed = |e: &dyn std::fmt::Display| invalid(format!("{part} is not well-formed XML: {e}"));
+    let mut reader = Reader::from_str(source);
+    let mut open: Vec<OpenField> = Vec::new();
+    let mut in_instruction = false;
+    loop {
+        match reader.read_event().map_err(|e| malformed(&e))? {
+            Event::Start(e) if e.local_name().as_ref() == "instrText" => in_instruction = true,
+            Event::End(e) if e.local_name().as_ref() == "instrText" => in_instruction = false,
+            Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
+                "fldSimple" => {
+                    if let Some(instruction) = attribute(&e, "instr").map_err(|e| malformed(&e))? {
+                        names.extend(mergefield_name(&instruction));
+                    }
+                }
+                "fldChar" => match attribute(&e, "fldCharType").map_err(|e| malformed(&e))?.as_deref() {
+                    Some("begin") => open.push(OpenField::default()),
+                    Some("separate") => {
+                        if let Some(field) = open.last_mut() {
+                            field.separated = true;
+                        }
+                    }
+                    Some("end") => {
+                        if let Some(field) = open.pop() {
+                            names.extend(mergefield_name(&field.instruction));
+                        }
+                    }
+                    _ => {}
+                },
+                _ => {}
+            },
+            Event::Text(text) if in_instruction => {
+                if let Some(field) = open.last_mut().filter(|f| !f.separated) {
+                    field.instruction.push_str(&text.xml10_content());
+                }
+            }
+            Event::GeneralRef(reference) if in_instruction => {
+                if let Some(field) = open.last_mut().filter(|f| !f.separated) {
+                    field.instruction.push_str(&resolve(&reference).map_err(|e| malformed(&e))?);
+                }
+            }
+            Event::Eof => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// The value of the attribute with this local name (any prefix), entities resolved.
+fn attribute(element: &BytesStart<'_>, local_name: &str) -> Result<Option<String>, quick_xml::Error> {
+    for attribute in element.attributes() {
+        let attribute = attribute.map_err(quick_xml::Error::from)?;
+        if attribute.key.local_name().as_ref() == local_name {
+            return Ok(Some(attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0)?.into_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// The text of an entity or character reference (`&amp;`, `&#34;`).
+fn resolve(reference: &BytesRef<'_>) -> Result<String, String> {
+    if let Some(c) = reference.resolve_char_ref().map_err(|e| e.to_string())? {
+        return Ok(c.to_string());
+    }
+    let name = reference.clone().into_inner();
+    resolve_predefined_entity(&name).map(str::to_owned).ok_or_else(|| format!("unknown entity &{name};"))
+}
+
+/// The field name of a `MERGEFIELD` instruction, lower-cased (`MERGEFIELD Contact_Name \*
+/// MERGEFORMAT`, `MERGEFIELD "contact_name" \b "Dear "`); None for any other field.
+pub fn mergefield_name(instruction: &str) -> Option<String> {
+    let instruction = instruction.trim_start();
+    let keyword_end = instruction.find(char::is_whitespace)?;
+    if !instruction[..keyword_end].eq_ignore_ascii_case("MERGEFIELD") {
+        return None;
+    }
+    let rest = instruction[keyword_end..].trim_start();
+    let name = match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next()?.trim(),
+        None => rest.split_whitespace().next()?,
+    };
+    (!name.is_empty() && !name.starts_with('\\')).then(|| name.to_lowercase())
+}
+
+fn invalid(detail: String) -> DocumentError {
+    DocumentError::InvalidDocx(detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mergefield_names_are_read_with_their_switches_and_quotes() {
+        assert_eq!(
+            mergefield_name(" MERGEFIELD  Contact_Name \\* MERGEFORMAT "),
+            Some("contact_name".into())
+        );
+        assert_eq!(mergefield_name("MERGEFIELD \"line_subject\" \\b \"Re: \""), Some("line_subject".into()));
+        assert_eq!(mergefield_name("mergefield segment_no"), Some("segment_no".into()));
+        assert_eq!(mergefield_name("PAGE \\* MERGEFORMAT"), None);
+        assert_eq!(mergefield_name("MERGEFIELD"), None);
+        assert_eq!(mergefield_name("MERGEFIELD \\* MERGEFORMAT"), None);
+    }
+
+    #[test]
+    fn simple_and_split_complex_fields_are_found_and_nested_ones_too() {
+        let xml = r#"<w:document xmlns:w="urn:w"><w:body><w:p>
+            <w:fldSimple w:instr=" MERGEFIELD contact_name \* MERGEFORMAT "><w:r><w:t>«contact_name»</w:t></w:r></w:fldSimple>
+            <w:r><w:fldChar w:fldCharType="begin"/></w:r>
+            <w:r><w:instrText xml:space="preserve"> MERGEFIELD line_</w:instrText></w:r>
+            <w:r><w:instrText>subject &amp; \* MERGEFORMAT</w:instrText></w:r>
+            <w:r><w:fldChar w:fldCharType="separate"/></w:r>
+            <w:r><w:t>«line_subject»</w:t></w:r>
+            <w:r><w:fldChar w:fldCharType="end"/></w:r>
+            <w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>IF </w:instrText></w:r>
+            <w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>MERGEFIELD segment_no</w:instrText></w:r>
+            <w:r><w:fldChar w:fldCharType="end"/></w:r><w:r><w:instrText> = "1" "a" "b"</w:instrText></w:r>
+            <w:r><w:fldChar w:fldCharType="end"/></w:r>
+        </w:p></w:body></w:document>"#;
+        let mut names = BTreeSet::new();
+        scan_part(DOCUMENT_PART, xml.as_bytes(), &mut names).unwrap();
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["contact_name", "line_subject", "segment_no"]);
+    }
+
+    #[test]
+    fn malformed_xml_is_refused() {
+        let mut names = BTreeSet::new();
+        assert!(matches!(
+            scan_part(DOCUMENT_PART, b"<w:document><w:body></w:document>", &mut names),
+            Err(DocumentError::InvalidDocx(_))
+        ));
+    }
+
+    /// A package whose `zeros.bin` unpacks to 101 MiB while its headers claim 16 bytes.
+    fn package_with_lying_headers() -> Vec<u8> {
+        use std::io::Write;
+        use zip::write::SimpleFileOptions;
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, content) in [(CONTENT_TYPES_PART, "<Types/>"), (DOCUMENT_PART, "<w:document/>")] {
+            zip.start_file(name, options).unwrap();
+            zip.write_all(content.as_bytes()).unwrap();
+        }
+        zip.start_file("zeros.bin", options).unwrap();
+        let megabyte = vec![0_u8; 1024 * 1024];
+        for _ in 0..101 {
+            zip.write_all(&megabyte).unwrap();
+        }
+        let mut bytes = zip.finish().unwrap().into_inner();
+        let mut patched = 0;
+        // Local header: size at 22, name length at 26, name at 30; central: 24, 28, 46.
+        for (signature, size_at, name_len_at, name_at) in
+            [([0x50, 0x4b, 0x03, 0x04], 22, 26, 30), ([0x50, 0x4b, 0x01, 0x02], 24, 28, 46)]
+        {
+            let starts: Vec<usize> = (0..bytes.len() - 4).filter(|&i| bytes[i..i + 4] == signature).collect();
+            for start in starts {
+                let name_len =
+                    u16::from_le_bytes([bytes[start + name_len_at], bytes[start + name_len_at + 1]]);
+                let name = &bytes[start + name_at..start + name_at + usize::from(name_len)];
+                if name == b"zeros.bin" {
+                    bytes[start + size_at..start + size_at + 4].copy_from_slice(&16_u32.to_le_bytes());
+                    patched += 1;
+                }
+            }
+        }
+        assert_eq!(patched, 2, "both headers of zeros.bin claim 16 bytes");
+        let archive = zip::ZipArchive::new(Cursor::new(&bytes)).unwrap();
+        assert_eq!(archive.decompressed_size(), Some(16 + 8 + 13));
+        bytes
+    }
+
+    #[test]
+    fn a_package_whose_headers_understate_its_size_is_refused() {
+        let result = merge_fields(&package_with_lying_headers());
+        assert!(
+            matches!(result, Err(DocumentError::DocxTooLarge(_) | DocumentError::InvalidDocx(_))),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn only_body_headers_and_footers_are_scanned() {
+        assert!(holds_fields("word/document.xml"));
+        assert!(holds_fields("word/header1.xml"));
+        assert!(holds_fields("word/footer12.xml"));
+        assert!(!holds_fields("word/styles.xml"));
+        assert!(!holds_fields("word/header1.xml.rels"));
+        assert!(!holds_fields("word/_rels/header1.xml"));
+    }
+}
