@@ -7,28 +7,17 @@
 //! (`BENCH_CONTACTS=100000` for a quicker run; `BENCH_KEEP=1` keeps the databases to inspect).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::sql_types::BigInt;
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, PgConnection};
 use serde_json::{json, Value};
 
-const ADMIN_KEY: &str = "bench-admin-key-0123456789";
-/// A company and its three persons share a city: `CITIES[group % 10]`.
-const CITIES: [&str; 10] = [
-    "Oslo",
-    "Bergen",
-    "Trondheim",
-    "Stavanger",
-    "Drammen",
-    "Fredrikstad",
-    "Kristiansand",
-    "Sandnes",
-    "Tromso",
-    "Bodo",
-];
+use common::{
+    drop_postgres_database, drop_sqlite_database, load_contacts, ms, now, postgres_database, postgres_url,
+    sqlite_database, sqlite_raw, Api, Raw, Server, CITIES,
+};
 
 /// A filter as the API takes it and the same predicate as SQL, `$` standing for the table alias.
 struct Criterion {
@@ -75,106 +64,6 @@ fn criteria() -> Criteria {
         half: Criterion::any_of("post_code", &(1000..1050).map(|p| p.to_string()).collect::<Vec<_>>()),
         refine: Criterion::any_of("city", &cities(0..4)),
         remove: Criterion::any_of("city", &cities(4..6)),
-    }
-}
-
-/// The raw-SQL side's connection, on the database the server uses.
-enum Raw {
-    Pg(PgConnection),
-    Sqlite(SqliteConnection),
-}
-
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-impl Raw {
-    fn batch(&mut self, sql: &str) {
-        match self {
-            Raw::Pg(c) => c.batch_execute(sql),
-            Raw::Sqlite(c) => c.batch_execute(sql),
-        }
-        .unwrap_or_else(|e| panic!("{e}: {sql}"));
-    }
-
-    fn execute(&mut self, sql: &str) -> i64 {
-        match self {
-            Raw::Pg(c) => diesel::sql_query(sql).execute(c),
-            Raw::Sqlite(c) => diesel::sql_query(sql).execute(c),
-        }
-        .unwrap_or_else(|e| panic!("{e}: {sql}")) as i64
-    }
-
-    /// The first row's column `n`.
-    fn number(&mut self, sql: &str) -> i64 {
-        let rows: Vec<Number> = match self {
-            Raw::Pg(c) => diesel::sql_query(sql).load(c),
-            Raw::Sqlite(c) => diesel::sql_query(sql).load(c),
-        }
-        .unwrap_or_else(|e| panic!("{e}: {sql}"));
-        rows[0].n
-    }
-
-    fn is_sqlite(&self) -> bool {
-        matches!(self, Raw::Sqlite(_))
-    }
-
-    /// A timestamp literal that both backends store as the service does.
-    fn timestamp(&self, at: &str) -> String {
-        if self.is_sqlite() {
-            format!("'{at}'")
-        } else {
-            format!("TIMESTAMP '{at}'")
-        }
-    }
-
-    /// Runs `work` in one transaction (on SQLite taking the write lock up front, as the service
-    /// does) and answers its result and the time taken.
-    fn timed<T>(&mut self, work: impl FnOnce(&mut Raw) -> T) -> (T, Duration) {
-        let started = Instant::now();
-        self.batch(if self.is_sqlite() { "BEGIN IMMEDIATE" } else { "BEGIN" });
-        let result = work(self);
-        self.batch("COMMIT");
-        (result, started.elapsed())
-    }
-}
-
-fn now() -> String {
-    chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
-}
-
-/// Loads `total` contacts in one `INSERT ... SELECT` over a generated series: every fourth a
-/// company followed by its three persons; per group of four a city (10 % each) and a post code
-/// (1 % each, independent of the city); names that do not sort by id; about 1 % each
-/// privacy-blocked and excluded.
-fn load_contacts(raw: &mut Raw, total: usize) {
-    let ts = raw.timestamp(&now());
-    let city_case: String = CITIES.iter().enumerate().map(|(k, c)| format!(" WHEN {k} THEN '{c}'")).collect();
-    let name = "CASE WHEN i % 4 = 1 THEN 'Company ' || ((i * 7919) % 1000003) || ' AS' \
-                ELSE 'Person ' || ((i * 104729) % 1000003) END";
-    let select = format!(
-        "SELECT i, 'C' || {no}, CASE WHEN i % 4 = 1 THEN 'company' ELSE 'person' END, {name}, lower({name}), \
-         CASE WHEN i % 4 = 1 THEN NULL ELSE i - ((i - 1) % 4) END, 'Street ' || i, \
-         CASE ((i - 1) / 4) % 10{city_case} END, CAST(1000 + ((i - 1) / 40) % 100 AS TEXT), 'NO', \
-         'contact' || i || '@example.no', 'nb-NO', CASE WHEN i % 2 = 0 THEN 'email' ELSE 'hard_copy' END, \
-         i % 89 = 0, i % 97 = 0, 'erp-' || i, 1, {ts}, {ts} FROM seq",
-        no = if raw.is_sqlite() { "printf('%07d', i)" } else { "lpad(i::text, 7, '0')" },
-    );
-    let insert = "INSERT INTO contacts (id, no, contact_type, name, search_name, company_id, address, city, \
-                  post_code, country_code, email, language_code, correspondence_type, exclude_from_segment, \
-                  privacy_blocked, external_id, version, created_at, updated_at)";
-    let series = if raw.is_sqlite() {
-        format!("WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {total})")
-    } else {
-        format!("WITH seq(i) AS (SELECT generate_series(1::bigint, {total}))")
-    };
-    raw.batch(&format!("BEGIN; {series} {insert} {select}; COMMIT;"));
-    if !raw.is_sqlite() {
-        // Explicit ids leave the sequence behind; VACUUM cannot run inside a multi-statement batch.
-        raw.batch(&format!("SELECT setval('contacts_id_seq', {total})"));
-        raw.batch("VACUUM ANALYZE contacts");
     }
 }
 
@@ -343,92 +232,6 @@ impl RawSegment {
     }
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(database_url: &str, port: u16) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_crm-segments"))
-            .arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("CRM_ADMIN_KEY", ADMIN_KEY)
-            .env("LOG_LEVEL", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start the server");
-        Server { child, port }
-    }
-
-    /// Peak resident memory of the server process (VmHWM), in MB.
-    fn peak_rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-            .unwrap_or(f64::NAN)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // A server that died (or was killed) under the benchmark says so instead of "refused".
-        if let Ok(Some(status)) = self.child.try_wait() {
-            eprintln!("the server had already exited: {status}");
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The API side: a client holding the admin key.
-struct Api {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn ready(port: u16) -> Api {
-        let api = Api { client: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}") };
-        for _ in 0..400 {
-            if let Ok(r) = api.client.get(format!("{}/readyz", api.base)).send().await {
-                if r.status().is_success() {
-                    return api;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not become ready");
-    }
-
-    /// POSTs `body` and answers the JSON answer and the time to the whole answer.
-    async fn post(&self, path: &str, body: &Value) -> (Value, Duration) {
-        let started = Instant::now();
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(ADMIN_KEY)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let answer: Value = response.json().await.unwrap();
-        let elapsed = started.elapsed();
-        assert!(status.is_success(), "POST {path}: {status} {answer}");
-        (answer, elapsed)
-    }
-
-    async fn create_segment(&self, description: &str) -> i64 {
-        self.post("/v1/segments", &json!({"description": description})).await.0["id"].as_i64().unwrap()
-    }
-}
-
 /// One operation: lines it touched (API and raw agree), API time, raw time.
 struct Figure {
     operation: String,
@@ -541,58 +344,28 @@ async fn run_sequence(backend: &'static str, server: &Server, raw: &mut Raw, tot
     Report { backend, contacts: total, load, figures, preview, peak_mb: server.peak_rss_mb() }
 }
 
-fn keep() -> bool {
-    std::env::var("BENCH_KEEP").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
 async fn bench_sqlite(total: usize) -> Report {
-    let path = std::env::temp_dir().join(format!("bench_criteria_{}.db", std::process::id()));
-    let url = path.to_str().unwrap().to_owned();
+    let url = sqlite_database("bench_criteria");
     let server = Server::start(&url, 18941);
     // The server migrates at start; wait for it before opening the raw side.
     Api::ready(server.port).await;
-    let mut conn = SqliteConnection::establish(&url).unwrap();
-    conn.batch_execute("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
-        .unwrap();
-    let mut raw = Raw::Sqlite(conn);
+    let mut raw = sqlite_raw(&url);
     let report = run_sequence("SQLite", &server, &mut raw, total).await;
     drop(server);
-    if keep() {
-        println!("kept {url}");
-    } else {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{url}{suffix}"));
-        }
-    }
+    drop_sqlite_database(&url);
     report
 }
 
 async fn bench_postgres(server_url: &str, total: usize) -> Report {
-    let base =
-        server_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or_else(|| server_url.to_owned());
-    let mut admin = PgConnection::establish(server_url).unwrap();
-    let name = format!("bench_criteria_{}", std::process::id());
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).unwrap();
-    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
-    let url = format!("{base}/{name}");
+    let (mut admin, name, url) = postgres_database(server_url, "bench_criteria");
     let server = Server::start(&url, 18942);
     Api::ready(server.port).await;
     let mut raw = Raw::Pg(PgConnection::establish(&url).unwrap());
     let report = run_sequence("PostgreSQL", &server, &mut raw, total).await;
     drop(raw);
     drop(server);
-    if keep() {
-        println!("kept {url}");
-    } else {
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut admin)
-            .unwrap();
-    }
+    drop_postgres_database(&mut admin, &name, &url);
     report
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn print_report(r: &Report) {
@@ -627,13 +400,12 @@ async fn main() {
     let mut reports = vec![];
     println!("SQLite, {total} contacts");
     reports.push(bench_sqlite(total).await);
-    let pg = std::env::var("BENCH_DATABASE_URL").or_else(|_| std::env::var("TEST_DATABASE_URL"));
-    match pg {
-        Ok(url) if !url.is_empty() => {
+    match postgres_url() {
+        Some(url) => {
             println!("PostgreSQL, {total} contacts");
             reports.push(bench_postgres(&url, total).await);
         }
-        _ => println!("(PostgreSQL skipped: set BENCH_DATABASE_URL)"),
+        None => println!("(PostgreSQL skipped: set BENCH_DATABASE_URL)"),
     }
     for report in &reports {
         print_report(report);
