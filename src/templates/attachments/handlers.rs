@@ -4,17 +4,15 @@ use actix_web::http::header::{
     self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
 };
 use actix_web::{web, HttpRequest, HttpResponse};
-use sha2::{Digest, Sha256};
 
 use super::model::{
-    unknown_fields_problem, AttachmentForm, AttachmentList, AttachmentListParams, AttachmentPath,
-    AttachmentResponse, AttachmentsPath, DocumentFile, NewAttachment, UploadInput, UploadParams,
+    AttachmentForm, AttachmentList, AttachmentListParams, AttachmentPath, AttachmentResponse,
+    AttachmentsPath, DocumentFile, UploadInput, UploadParams,
 };
 use super::repo;
 use crate::auth::{Admin, Caller, Read};
 use crate::db;
-use crate::documents;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::http::conditional::{created, etag, not_modified};
 use crate::http::pagination::PageParams;
 use crate::http::upload;
@@ -93,7 +91,7 @@ pub async fn upload_template_attachment(
     let upload = upload::read_upload(&req, payload, state.settings.attachment_max_bytes).await?;
     let input = UploadInput::parse(upload, query.into_inner())?;
     // Unpacking and parsing are CPU work: off the async threads, and before any connection is taken.
-    let new = web::block(move || analyze(input)).await??;
+    let new = web::block(move || input.analyze()).await??;
     let (row, is_default) = db::run(&state.pool, move |conn| repo::upload(conn, &code, &new)).await?;
     let response = AttachmentResponse::new(row, is_default)?;
     let url = format!(
@@ -102,24 +100,6 @@ pub async fn upload_template_attachment(
         response.id
     );
     Ok(created(&url, &etag(&[response.id]), &response))
-}
-
-/// Checks the document and lists its merge fields; `strict` refuses unknown ones.
-fn analyze(input: UploadInput) -> Result<NewAttachment, ApiError> {
-    let merge_fields = documents::analyze(input.kind, &input.content)?;
-    if input.strict && !merge_fields.unknown.is_empty() {
-        return Err(unknown_fields_problem(&merge_fields.unknown));
-    }
-    let sha256 = Sha256::digest(&input.content).iter().map(|b| format!("{b:02x}")).collect();
-    Ok(NewAttachment {
-        language_code: input.language_code,
-        is_default: input.is_default,
-        kind: input.kind,
-        file_name: input.file_name,
-        sha256,
-        merge_fields,
-        content: input.content,
-    })
 }
 
 /// Downloads a version of a template document, current or older.

@@ -4,6 +4,7 @@ use actix_web::web::Bytes;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::template_attachments;
@@ -122,6 +123,25 @@ impl UploadInput {
             file_name,
             strict: params.strict.unwrap_or(false),
             content: bytes,
+        })
+    }
+
+    /// Checks the document and lists its merge fields (`strict` refuses unknown ones): CPU work,
+    /// for a blocking thread.
+    pub fn analyze(self) -> Result<NewAttachment, ApiError> {
+        let merge_fields = crate::documents::analyze(self.kind, &self.content)?;
+        if self.strict && !merge_fields.unknown.is_empty() {
+            return Err(unknown_fields_problem(&merge_fields.unknown));
+        }
+        let sha256 = Sha256::digest(&self.content).iter().map(|b| format!("{b:02x}")).collect();
+        Ok(NewAttachment {
+            language_code: self.language_code,
+            is_default: self.is_default,
+            kind: self.kind,
+            file_name: self.file_name,
+            sha256,
+            merge_fields,
+            content: self.content,
         })
     }
 }
