@@ -81,15 +81,28 @@ pub fn add_selection(
 ) -> Result<SqlBuilder, ApiError> {
     let mut sql = SqlBuilder::new(sqlite);
     sql.sql(" FROM contacts c LEFT JOIN contacts co ON co.id = c.company_id WHERE ");
-    if options.expand_companies || options.include_related_companies {
-        sql.sql("c.id IN (").append(&add_candidates(filter, options, sqlite)?).sql(")");
-    } else {
-        // The filter on the row itself: one scan of contacts instead of a subquery of ids.
-        predicate_on(filter, "c", &mut sql)?;
-    }
+    add_candidate_on_c(filter, options, &mut sql)?;
     sql.sql(" AND NOT c.privacy_blocked");
     eligible(&mut sql, options, segment_id);
     Ok(sql)
+}
+
+/// `(...)`: the contact row `c` is one an `add` takes before eligibility. Without company
+/// expansion, the filter on the row itself: one scan of contacts instead of a subquery of ids.
+fn add_candidate_on_c(
+    filter: &FilterNode,
+    options: ActionOptions,
+    sql: &mut SqlBuilder,
+) -> Result<(), ApiError> {
+    sql.sql("(");
+    if options.expand_companies || options.include_related_companies {
+        let candidates = add_candidates(filter, options, sql.is_sqlite())?;
+        sql.sql("c.id IN (").append(&candidates).sql(")");
+    } else {
+        predicate_on(filter, "c", sql)?;
+    }
+    sql.sql(")");
+    Ok(())
 }
 
 /// The exclusion and already-in-segment conditions on `c`, shared by add, refresh and reuse.
@@ -169,15 +182,7 @@ pub fn in_replayed_set(steps: &[ReplayStep<'_>], sqlite: bool) -> Result<SqlBuil
                     next.append(set).sql(" OR ");
                 }
                 next.sql("(");
-                if step.options.expand_companies || step.options.include_related_companies {
-                    next.sql("c.id IN (")
-                        .append(&add_candidates(step.filter, step.options, sqlite)?)
-                        .sql(")");
-                } else {
-                    next.sql("(");
-                    predicate_on(step.filter, "c", &mut next)?;
-                    next.sql(")");
-                }
+                add_candidate_on_c(step.filter, step.options, &mut next)?;
                 next.sql(" AND NOT c.privacy_blocked");
                 if !step.options.ignore_exclusion {
                     next.sql(" AND NOT c.exclude_from_segment");

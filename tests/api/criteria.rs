@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::{assert_json, assert_problem, insert_log_entry, TestApp};
+use crate::helpers::{assert_json, assert_problem, contact_nos, insert_log_entry, TestApp};
 use crm_segments::db::schema::{segment_lines, segments};
 
 /// Six contacts covering the field kinds:
@@ -84,12 +84,7 @@ async fn selected(app: &TestApp, segment: i64, filter: Value) -> BTreeSet<String
     let preview =
         assert_json(app.post(&format!("/v1/segments/{segment}/criteria-actions/preview"), &body).await, 200)
             .await;
-    let nos: BTreeSet<String> = preview["contacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["contact_no"].as_str().unwrap().to_owned())
-        .collect();
+    let nos = contact_nos(&preview);
     assert_eq!(preview["lines_added"].as_u64().unwrap() as usize, nos.len(), "{preview}");
     nos
 }

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::{assert_json, insert_log_entry, Db, TestApp};
+use crate::helpers::{assert_json, contact_nos, insert_log_entry, Db, TestApp};
 
 const CITIES: &[Option<&str>] = &[Some("Oslo"), Some("Bergen"), Some("Ålesund"), Some("ÆRØ"), None];
 const NAMES: &[&str] =
@@ -129,12 +129,7 @@ async fn selected(app: &TestApp, segment: i64, filter: &Value) -> BTreeSet<Strin
     let preview =
         assert_json(app.post(&format!("/v1/segments/{segment}/criteria-actions/preview"), &body).await, 200)
             .await;
-    let nos: BTreeSet<String> = preview["contacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["contact_no"].as_str().unwrap().to_owned())
-        .collect();
+    let nos = contact_nos(&preview);
     assert_eq!(preview["lines_added"].as_u64().unwrap() as usize, nos.len(), "{filter}");
     nos
 }
@@ -215,7 +210,7 @@ db_test!(any_sequence_of_actions_followed_by_as_many_undos_restores_the_lines, |
 });
 
 /// The distinct contact nos of a segment's lines.
-async fn contact_nos(app: &TestApp, segment: i64) -> BTreeSet<String> {
+async fn line_contact_nos(app: &TestApp, segment: i64) -> BTreeSet<String> {
     lines(app, segment)
         .await
         .as_array()
@@ -261,7 +256,7 @@ db_test!(after_contacts_change_a_refresh_gives_the_contacts_a_fresh_replay_gives
         let apply = json!({"code": code});
         assert_json(app.post(&format!("/v1/segments/{fresh}/apply-saved-criteria"), &apply).await, 201).await;
         let context = format!("after {} and {no} changed by {change}", Value::from(sequence.clone()));
-        assert_eq!(contact_nos(&app, segment).await, contact_nos(&app, fresh).await, "{context}");
+        assert_eq!(line_contact_nos(&app, segment).await, line_contact_nos(&app, fresh).await, "{context}");
         // Nothing is left to refresh.
         let again = assert_json(app.post(&refresh, &json!({"dry_run": true})).await, 200).await;
         assert_eq!((again["joining"].as_i64(), again["leaving"].as_i64()), (Some(0), Some(0)), "{context}");

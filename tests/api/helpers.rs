@@ -290,3 +290,13 @@ pub fn insert_log_entry(
         .execute(&mut *conn)
         .unwrap();
 }
+
+/// The contact nos listed by a preview (or any answer with `contacts[].contact_no`), sorted.
+pub fn contact_nos(answer: &Value) -> std::collections::BTreeSet<String> {
+    answer["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .map(|c| c["contact_no"].as_str().expect("contact_no").to_owned())
+        .collect()
+}

@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::db_test;
-use crate::helpers::{assert_json, assert_problem, TestApp};
+use crate::helpers::{assert_json, assert_problem, contact_nos, TestApp};
 use crm_segments::db::schema::{interaction_log_entries, logged_segments, segments};
 
 /// A template MAIL (email, 2.50, 15 min), a salesperson SP1, and four contacts: `C1` (company,
@@ -727,15 +727,7 @@ db_test!(the_interaction_history_filter_selects_on_entries_a_log_wrote, |app| {
         async move {
             let body = json!({"action": "add", "filter": filter});
             let preview = app.post(&format!("/v1/segments/{target}/criteria-actions/preview"), &body).await;
-            let preview = assert_json(preview, 200).await;
-            let mut nos: Vec<String> = preview["contacts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["contact_no"].as_str().unwrap().to_owned())
-                .collect();
-            nos.sort();
-            nos
+            contact_nos(&assert_json(preview, 200).await).into_iter().collect::<Vec<_>>()
         }
     };
     let logged_in = |field: &str, value: &Value| json!({"interactions": {"exists": true, "where": {"field": field, "op": "eq", "value": value}}});
