@@ -87,8 +87,7 @@ pub async fn list_interaction_log_entries(
     let filter = params.filter();
     let (rows, next_cursor) =
         db::run(&state.pool, move |conn| repo::list_entries(conn, &filter, page)).await?;
-    Ok(HttpResponse::Ok()
-        .json(EntryList { items: rows.into_iter().map(EntryResponse::from).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(EntryList::new(rows, next_cursor)))
 }
 
 /// Logs one interaction with one contact by hand, outside any segment (an inbound call, a
@@ -180,6 +179,5 @@ pub async fn list_contact_interactions(
         repo::list_entries(conn, &filter, page)
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .json(EntryList { items: rows.into_iter().map(EntryResponse::from).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(EntryList::new(rows, next_cursor)))
 }

@@ -12,7 +12,7 @@ use crate::db;
 use crate::domain::validation::Checker;
 use crate::error::{ApiResult, Problem};
 use crate::http::pagination::PageParams;
-use crate::interaction_log::model::{EntryList, EntryResponse};
+use crate::interaction_log::model::EntryList;
 use crate::interaction_log::repo::{list_entries, EntryFilter};
 use crate::logging::follow_up_logged_segment;
 use crate::segments::model::SegmentResponse;
@@ -100,8 +100,7 @@ pub async fn list_logged_segment_entries(
         list_entries(conn, &filter, page)
     })
     .await?;
-    Ok(HttpResponse::Ok()
-        .json(EntryList { items: rows.into_iter().map(EntryResponse::from).collect(), next_cursor }))
+    Ok(HttpResponse::Ok().json(EntryList::new(rows, next_cursor)))
 }
 
 /// Cancels the logged segment and all its entries (idempotent).
