@@ -308,6 +308,7 @@ diesel::table! {
         delivery_status -> Text,
         canceled -> Bool,
         created_at -> Timestamp,
+        segment_line_id -> Nullable<BigInt>,
     }
 }
 
@@ -336,6 +337,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    segment_line_documents (id) {
+        id -> BigInt,
+        segment_line_id -> BigInt,
+        kind -> Text,
+        file_name -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        merge_fields -> Text,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    entry_documents (entry_id) {
+        entry_id -> BigInt,
+        attachment_id -> Nullable<BigInt>,
+        line_document_id -> Nullable<BigInt>,
+        kind -> Text,
+        send_as_attachment -> Bool,
+        contact_name -> Nullable<Text>,
+        contact_first_name -> Nullable<Text>,
+        contact_surname -> Nullable<Text>,
+        contact_company_name -> Nullable<Text>,
+        contact_job_title -> Nullable<Text>,
+        contact_address -> Nullable<Text>,
+        contact_address_2 -> Nullable<Text>,
+        contact_post_code -> Nullable<Text>,
+        contact_city -> Nullable<Text>,
+        contact_county -> Nullable<Text>,
+        contact_country_code -> Nullable<Text>,
+        contact_email -> Nullable<Text>,
+        contact_phone -> Nullable<Text>,
+        line_subject -> Nullable<Text>,
+        line_description -> Nullable<Text>,
+        line_date -> Nullable<Text>,
+        line_personal_note -> Nullable<Text>,
+        salesperson_name -> Nullable<Text>,
+        salesperson_email -> Nullable<Text>,
+        salesperson_phone -> Nullable<Text>,
+        segment_no -> Nullable<Text>,
+        segment_description -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    entry_deliveries (entry_id) {
+        entry_id -> BigInt,
+        attempts -> BigInt,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(contact_mailing_groups -> contacts (contact_id));
 diesel::joinable!(contact_industry_groups -> contacts (contact_id));
 diesel::joinable!(contact_business_relations -> contacts (contact_id));
@@ -350,6 +407,9 @@ diesel::joinable!(interaction_log_entries -> contacts (contact_id));
 diesel::joinable!(interaction_log_entries -> logged_segments (logged_segment_id));
 diesel::joinable!(template_attachments -> interaction_templates (interaction_template_code));
 diesel::joinable!(template_current_attachments -> template_attachments (attachment_id));
+diesel::joinable!(segment_line_documents -> segment_lines (segment_line_id));
+diesel::joinable!(entry_documents -> interaction_log_entries (entry_id));
+diesel::joinable!(entry_deliveries -> interaction_log_entries (entry_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -376,4 +436,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     interaction_log_entries,
     template_attachments,
     template_current_attachments,
+    segment_line_documents,
+    entry_documents,
+    entry_deliveries,
 );

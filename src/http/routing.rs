@@ -41,6 +41,17 @@ impl Endpoint {
         self
     }
 
+    pub fn put<F, Args>(mut self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.resource = self.resource.route(web::put().to(handler));
+        self.methods.push("PUT");
+        self
+    }
+
     pub fn patch<F, Args>(mut self, handler: F) -> Self
     where
         F: Handler<Args>,

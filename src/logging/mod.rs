@@ -48,10 +48,62 @@ const ENTRY_JOINS: &str = " JOIN contacts ON contacts.id = segment_lines.contact
 
 /// The live lines of a segment joined to everything their effective values need.
 fn lines_of(sql: &mut SqlBuilder, segment_id: i64) {
+    lines_joined(sql, segment_id, |_| {});
+}
+
+/// `lines_of` with more joins, which `joins` appends.
+fn lines_joined(sql: &mut SqlBuilder, segment_id: i64, joins: impl FnOnce(&mut SqlBuilder)) {
     sql.sql(" FROM segment_lines JOIN segments ON segments.id = segment_lines.segment_id");
     sql.sql(ENTRY_JOINS).sql(effective::TEMPLATE_JOIN);
+    joins(sql);
     sql.sql(" WHERE segment_lines.removed_by_action_id IS NULL AND segment_lines.segment_id = ");
     sql.bind(segment_id.into());
+}
+
+/// Freezes what each entry's document is made of, in one `INSERT ... SELECT`: the document
+/// version its line merges (its own, else the template's in its language) and every merge
+/// value as it is now. An entry's document is rendered from this row ever after, so it stays the
+/// same bytes whatever changes later. Lines without a document get no row.
+fn freeze_documents(conn: &mut Conn, segment_id: i64, logged_segment_id: i64) -> Result<(), ApiError> {
+    let mut sql = SqlBuilder::for_conn(conn);
+    sql.sql(
+        "INSERT INTO entry_documents (entry_id, attachment_id, line_document_id, kind, send_as_attachment",
+    );
+    for (field, _) in effective::MERGE_VALUES {
+        sql.sql(", ").sql(field);
+    }
+    sql.sql(
+        ") SELECT entry_id, CASE WHEN line_document_id IS NULL THEN attachment_id END, line_document_id, \
+         kind, send_as_attachment",
+    );
+    for (field, _) in effective::MERGE_VALUES {
+        sql.sql(", ").sql(field);
+    }
+    sql.sql(" FROM (SELECT entries.id AS entry_id, ");
+    sql.sql(effective::LINE_DOCUMENT_ID).sql(" AS line_document_id, ");
+    sql.sql(effective::TEMPLATE_ATTACHMENT_ID).sql(" AS attachment_id, ");
+    sql.sql(effective::DOCUMENT_KIND).sql(" AS kind, segments.send_as_attachment AS send_as_attachment");
+    for (field, expression) in effective::MERGE_VALUES {
+        sql.sql(", ").sql(expression).sql(" AS ").sql(field);
+    }
+    lines_joined(&mut sql, segment_id, |sql| {
+        sql.sql(" LEFT JOIN salespeople ON ").sql(effective::SALESPERSON_JOIN);
+        sql.sql(" JOIN interaction_log_entries entries ON entries.segment_line_id = segment_lines.id");
+        sql.sql(" AND entries.logged_segment_id = ").bind(logged_segment_id.into());
+    });
+    sql.sql(") documents WHERE kind IS NOT NULL");
+    sql.execute(conn)?;
+    Ok(())
+}
+
+/// The outbox: one due delivery per entry that logging marked `pending` (email and hard copy).
+fn queue_deliveries(conn: &mut Conn, logged_segment_id: i64, now: NaiveDateTime) -> Result<(), ApiError> {
+    let mut sql = SqlBuilder::for_conn(conn);
+    sql.sql("INSERT INTO entry_deliveries (entry_id, attempts, due_at) SELECT id, 0, ").bind(now.into());
+    sql.sql(" FROM interaction_log_entries WHERE delivery_status = 'pending' AND logged_segment_id = ");
+    sql.bind(logged_segment_id.into());
+    sql.execute(conn)?;
+    Ok(())
 }
 
 /// Logs an open segment for `user` (the API key's name).
@@ -79,6 +131,10 @@ pub fn log_segment(
         }
         let logged_segment_id = insert_logged_segment(conn, &segment, user, now)?;
         let written = insert_entries(conn, &segment, logged_segment_id, user, options, now, lines)?;
+        freeze_documents(conn, segment_id, logged_segment_id)?;
+        if options.deliver {
+            queue_deliveries(conn, logged_segment_id, now)?;
+        }
         inject_fault("after_log_entries")?;
         diesel::update(logged_segments::table.find(logged_segment_id))
             .set(logged_segments::no_of_interactions.eq(written))
@@ -137,9 +193,32 @@ const LINE_FAULTS: &[(&str, &str, &str)] = &[
     ("no_template", "the line has no interaction template", "interaction_templates.code IS NULL"),
 ];
 
-/// With `deliver`: an email line needs an address.
-const NO_EMAIL: (&str, &str, &str) =
-    ("no_email", "an email line's contact has no email address", "contacts.email IS NULL");
+/// With `deliver`, what an email or hard-copy line needs: the code, its sentence, and the
+/// condition, where `{type}` stands for the effective correspondence type and `{kind}` for the
+/// kind of the line's document (`segments::effective`).
+const DELIVERY_FAULTS: &[(&str, &str, &str)] = &[
+    (
+        "no_email",
+        "an email line's contact has no email address",
+        "({type}) = 'email' AND contacts.email IS NULL",
+    ),
+    (
+        "no_document",
+        "the template has no document in the line's language and the line has none of its own",
+        "({type}) IN ('email', 'hard_copy') AND ({kind}) IS NULL",
+    ),
+    (
+        "no_email_body",
+        "an email line sent without attachment needs an HTML or text document, and the line's is Word \
+         (set send_as_attachment on the segment, or upload an HTML document)",
+        "({type}) = 'email' AND NOT segments.send_as_attachment AND ({kind}) = 'docx'",
+    ),
+    (
+        "no_letter",
+        "a hard-copy line needs a Word document to print, and the line's is HTML or text",
+        "({type}) = 'hard_copy' AND ({kind}) IN ('html', 'text')",
+    ),
+];
 
 /// Every fault of the segment at once: the header's, then each line's (a first page, with the
 /// total in the detail); nothing is written. Answers the number of live lines to log.
@@ -153,7 +232,7 @@ fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<i64,
     let kinds = fault_kinds(options);
     let mut tally = SqlBuilder::for_conn(conn);
     tally.sql("SELECT count(*) AS n, COALESCE(SUM(0");
-    for (_, condition) in &kinds {
+    for (_, _, condition) in &kinds {
         tally.sql(&format!(" + CASE WHEN {condition} THEN 1 ELSE 0 END"));
     }
     tally.sql("), 0) AS faults");
@@ -167,9 +246,8 @@ fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<i64,
         page.sql("SELECT line_id, contact_no, reason FROM (").append(&faulty_lines(conn, segment.id, &kinds));
         page.sql(&format!(") faults ORDER BY line_id, reason LIMIT {FAULTS_SHOWN}"));
         for fault in page.load::<Fault>(conn)? {
-            let sentence = LINE_FAULTS
+            let sentence = kinds
                 .iter()
-                .chain([&NO_EMAIL])
                 .find(|(code, _, _)| *code == fault.reason)
                 .map_or("", |(_, sentence, _)| sentence);
             errors.push(FieldError::new(
@@ -193,22 +271,28 @@ fn check(conn: &mut Conn, segment: &Segment, options: LogOptions) -> Result<i64,
     })
 }
 
-/// The faults a line can have for these options: reason code and condition.
-fn fault_kinds(options: LogOptions) -> Vec<(&'static str, String)> {
-    let mut kinds: Vec<(&str, String)> =
-        LINE_FAULTS.iter().map(|(code, _, condition)| (*code, (*condition).to_owned())).collect();
+/// The faults a line can have for these options: reason code, sentence and condition.
+fn fault_kinds(options: LogOptions) -> Vec<(&'static str, &'static str, String)> {
+    let mut kinds: Vec<_> = LINE_FAULTS
+        .iter()
+        .map(|(code, sentence, condition)| (*code, *sentence, (*condition).to_owned()))
+        .collect();
     if options.deliver {
-        let condition = format!("({}) = 'email' AND {}", effective::CORRESPONDENCE_TYPE, NO_EMAIL.2);
-        kinds.push((NO_EMAIL.0, condition));
+        kinds.extend(DELIVERY_FAULTS.iter().map(|(code, sentence, condition)| {
+            let condition = condition
+                .replace("{type}", effective::CORRESPONDENCE_TYPE)
+                .replace("{kind}", effective::DOCUMENT_KIND);
+            (*code, *sentence, condition)
+        }));
     }
     kinds
 }
 
 /// `SELECT line_id, contact_no, reason ...` for every (line, fault) pair, one `UNION ALL` part
 /// per kind of fault.
-fn faulty_lines(conn: &Conn, segment_id: i64, kinds: &[(&str, String)]) -> SqlBuilder {
+fn faulty_lines(conn: &Conn, segment_id: i64, kinds: &[(&str, &str, String)]) -> SqlBuilder {
     let mut sql = SqlBuilder::for_conn(conn);
-    for (i, (code, condition)) in kinds.iter().enumerate() {
+    for (i, (code, _, condition)) in kinds.iter().enumerate() {
         if i > 0 {
             sql.sql(" UNION ALL ");
         }
@@ -303,7 +387,7 @@ fn write_entries(
          contact_company_no, contact_company_name, date, time_of_interaction, description, subject, \
          interaction_template_code, interaction_group_code, language_code, information_flow, initiated_by, \
          correspondence_type, salesperson_code, cost_cents, duration_min, evaluation, attempt_failed, comment, \
-         segment_no, logged_segment_id, user_name, delivery_status, canceled, created_at) SELECT ",
+         segment_no, logged_segment_id, user_name, delivery_status, canceled, created_at, segment_line_id) SELECT ",
     );
     sql.bind(base.into())
         .sql(" + ROW_NUMBER() OVER (ORDER BY segment_lines.id), contacts.id, contacts.no, contacts.name, ");
@@ -321,6 +405,9 @@ fn write_entries(
     sql.bind_or_null(target.logged_segment_id.map(BindValue::from), "BIGINT").sql(", ");
     sql.bind(BindValue::Text(target.user.to_owned()));
     sql.sql(&format!(", {delivery}, FALSE, ")).bind(target.now.into());
+    // A segment's entries remember their line (the document snapshot joins on it); an
+    // interaction logged by hand has none.
+    sql.sql(if target.logged_segment_id.is_some() { ", segment_lines.id" } else { ", CAST(NULL AS BIGINT)" });
     rows(&mut sql);
     Ok((base + 1, sql.execute(conn)? as i64))
 }

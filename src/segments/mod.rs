@@ -4,6 +4,7 @@
 pub mod criteria_actions;
 pub mod effective;
 pub mod handlers;
+pub mod line_documents;
 pub mod lines;
 pub mod log;
 pub mod model;
@@ -35,6 +36,7 @@ impl OpenApi for SegmentsApi {
     fn openapi() -> utoipa::openapi::OpenApi {
         HeadersApi::openapi()
             .merge_from(lines::LinesApi::openapi())
+            .merge_from(line_documents::LineDocumentsApi::openapi())
             .merge_from(criteria_actions::CriteriaActionsApi::openapi())
             .merge_from(log::LogApi::openapi())
     }
@@ -50,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .delete(h::delete_segment),
         )
         .configure(lines::routes)
+        .configure(line_documents::routes)
         .configure(criteria_actions::routes)
         .configure(log::routes);
 }

@@ -13,7 +13,7 @@ use crate::db_test;
 use crate::helpers::{assert_json, assert_problem, TestApp};
 use crm_segments::db::schema::{template_attachments, template_current_attachments};
 
-const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const BOUNDARY: &str = "crm-test-boundary-7MA4YWxkTrZu0gW";
 
 const CONTENT_TYPES_XML: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -55,7 +55,7 @@ const FOOTER_XML: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes
 </w:p></w:ftr>"#;
 
 /// A zip package of these parts, deflated.
-fn package(parts: &[(&str, &[u8])]) -> Vec<u8> {
+pub fn package(parts: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
     for (name, content) in parts {
@@ -66,7 +66,7 @@ fn package(parts: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// A minimal Word letter: body, a header and a footer with fields, content types and relationships.
-fn letter() -> Vec<u8> {
+pub fn letter() -> Vec<u8> {
     package(&[
         ("[Content_Types].xml", CONTENT_TYPES_XML.as_bytes()),
         ("_rels/.rels", RELS_XML.as_bytes()),
@@ -95,7 +95,7 @@ fn form(parts: &[Part<'_>]) -> Vec<u8> {
     body
 }
 
-async fn create_template(app: &TestApp, code: &str) {
+pub async fn create_template(app: &TestApp, code: &str) {
     let response = app
         .request_as(Method::POST, "/v1/interaction-templates", Some(&app.admin_key))
         .json(&json!({"code": code, "description": "Letter"}))
@@ -110,7 +110,7 @@ fn attachments(code: &str) -> String {
 }
 
 /// Uploads `bytes` as the raw body with `content_type`; `query` without the leading `?`.
-async fn upload_raw(
+pub async fn upload_raw(
     app: &TestApp,
     code: &str,
     query: &str,

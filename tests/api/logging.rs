@@ -21,6 +21,12 @@ async fn seed(app: &TestApp) {
         "unit_cost": "2.50", "unit_duration_min": 15, "correspondence_type": "email"});
     assert_json(admin(Method::POST, "/v1/interaction-templates").json(&template).send().await.unwrap(), 201)
         .await;
+    // The template's email body, so that its email lines can be delivered.
+    let body = "<p>Dear {{ contact_name }},</p><p>{{ line_subject }}</p>";
+    let upload = admin(Method::POST, "/v1/interaction-templates/MAIL/attachments?language_code=en")
+        .header("Content-Type", "text/html")
+        .body(body);
+    assert_json(upload.send().await.unwrap(), 201).await;
     let salesperson = json!({"code": "SP1", "name": "Sally"});
     assert_json(admin(Method::POST, "/v1/salespeople").json(&salesperson).send().await.unwrap(), 201).await;
     let items = json!({"items": [

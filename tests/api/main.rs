@@ -10,6 +10,7 @@ mod code_tables;
 mod contacts;
 mod criteria;
 mod criteria_properties;
+mod documents;
 mod foundation;
 mod idempotency;
 mod logging;

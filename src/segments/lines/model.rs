@@ -12,7 +12,7 @@ use crate::db::schema::{contacts, interaction_templates, segment_lines, segments
 use crate::domain::money::Money;
 use crate::domain::patch;
 use crate::domain::validation::Checker;
-use crate::domain::{CorrespondenceType, Evaluation};
+use crate::domain::{CorrespondenceType, DocumentKind, Evaluation};
 use crate::http::conditional::etag;
 use crate::segments::effective;
 
@@ -148,12 +148,19 @@ pub struct EffectiveValues {
     pub cost_cents: i64,
     #[diesel(select_expression = sql::<BigInt>(effective::DURATION_MIN), select_expression_type = SqlLiteral<BigInt>)]
     pub duration_min: i64,
+    #[diesel(select_expression = sql::<Nullable<Text>>(effective::DOCUMENT_KIND), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub document_kind: Option<DocumentKind>,
+    #[diesel(select_expression = sql::<Nullable<BigInt>>(effective::LINE_DOCUMENT_ID), select_expression_type = SqlLiteral<Nullable<BigInt>>)]
+    pub line_document_id: Option<i64>,
+    #[diesel(select_expression = sql::<Nullable<BigInt>>(effective::TEMPLATE_ATTACHMENT_ID), select_expression_type = SqlLiteral<Nullable<BigInt>>)]
+    pub template_attachment_id: Option<i64>,
 }
 
 /// A problem on a line that logging or delivery would meet.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LineWarning {
-    /// `no_email` (email line, contact without address), `privacy_blocked`.
+    /// `no_email` (email line, contact without address), `no_document` (email or hard-copy line
+    /// without a document to deliver), `privacy_blocked`.
     pub code: String,
     pub message: String,
 }
@@ -180,6 +187,13 @@ pub struct SegmentLineResponse {
     pub cost: Money,
     pub duration_min: i64,
     pub personal_note: Option<String>,
+    /// The kind of document the line merges (its own, else the template's in `language_code`);
+    /// null when there is none.
+    pub document_kind: Option<DocumentKind>,
+    /// Whether the line has its own personalised document, which replaces the template's.
+    pub has_personal_document: bool,
+    /// The template document version the line merges when it has no document of its own.
+    pub template_attachment_id: Option<i64>,
     pub evaluation: Option<Evaluation>,
     pub attempt_failed: bool,
     /// Interaction fields this line sets itself; every other one follows the header.
@@ -204,6 +218,18 @@ impl LineRow {
             warnings.push(LineWarning {
                 code: "no_email".into(),
                 message: "the line is email but the contact has no email address".into(),
+            });
+        }
+        let delivered = matches!(
+            self.effective.correspondence_type,
+            Some(CorrespondenceType::Email | CorrespondenceType::HardCopy)
+        );
+        if delivered && self.effective.document_kind.is_none() {
+            warnings.push(LineWarning {
+                code: "no_document".into(),
+                message:
+                    "the template has no document in the line's language, so the line cannot be delivered"
+                        .into(),
             });
         }
         if self.contact_privacy_blocked {
@@ -247,6 +273,12 @@ impl SegmentLineResponse {
             cost: Money(row.effective.cost_cents),
             duration_min: row.effective.duration_min,
             personal_note: row.own.personal_note,
+            document_kind: row.effective.document_kind,
+            has_personal_document: row.effective.line_document_id.is_some(),
+            template_attachment_id: row
+                .effective
+                .template_attachment_id
+                .filter(|_| row.effective.line_document_id.is_none()),
             evaluation: row.own.evaluation,
             attempt_failed: row.own.attempt_failed,
             overridden,

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::model::{
     AttachmentForm, AttachmentList, AttachmentListParams, AttachmentPath, AttachmentResponse,
-    AttachmentsPath, DocumentFile, UploadInput, UploadParams,
+    AttachmentsPath, DocumentFile, UploadInput, UploadParams, UploadTarget,
 };
 use super::repo;
 use crate::auth::{Admin, Caller, Read};
@@ -89,7 +89,7 @@ pub async fn upload_template_attachment(
 ) -> ApiResult<HttpResponse> {
     let code = path.into_inner().code;
     let upload = upload::read_upload(&req, payload, state.settings.attachment_max_bytes).await?;
-    let input = UploadInput::parse(upload, query.into_inner())?;
+    let input = UploadInput::parse(upload, query.into_inner(), UploadTarget::TemplateLanguage)?;
     // Unpacking and parsing are CPU work: off the async threads, and before any connection is taken.
     let new = web::block(move || input.analyze()).await??;
     let (row, is_default) = db::run(&state.pool, move |conn| repo::upload(conn, &code, &new)).await?;

@@ -16,8 +16,25 @@ use crate::http::upload::{Upload, FILE_PART};
 
 const LANGUAGE_CODE_MAX: usize = 10;
 const FILE_NAME_MAX: usize = 255;
-/// The text parts a form may have besides `file`.
-const FORM_FIELDS: [&str; 3] = ["language_code", "default", "file_name"];
+
+/// What a document is uploaded for: one language of a template (`language_code` required,
+/// `default` allowed), or one segment line (neither: the line's document replaces the
+/// template's for that contact, whatever the language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadTarget {
+    TemplateLanguage,
+    SegmentLine,
+}
+
+impl UploadTarget {
+    /// The text parts a form may have besides `file`.
+    fn form_fields(self) -> &'static [&'static str] {
+        match self {
+            UploadTarget::TemplateLanguage => &["language_code", "default", "file_name"],
+            UploadTarget::SegmentLine => &["file_name"],
+        }
+    }
+}
 
 /// A `template_attachments` row without its bytes: one immutable version of a document.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -75,7 +92,11 @@ pub struct UploadInput {
 impl UploadInput {
     /// Reads the file and its values (form parts first, then the query). A type that is not a
     /// document kind is 415; faults in the values are one 422 naming each field.
-    pub fn parse(upload: Upload, params: UploadParams) -> Result<UploadInput, ApiError> {
+    pub fn parse(
+        upload: Upload,
+        params: UploadParams,
+        target: UploadTarget,
+    ) -> Result<UploadInput, ApiError> {
         let Upload { content_type, file_name: part_file_name, bytes, mut fields } = upload;
         let kind = match content_type.as_deref().map(str::trim) {
             // A form part without its own type is known by its file name's extension.
@@ -87,11 +108,13 @@ impl UploadInput {
         .map_err(ApiError::UnsupportedMediaType)?;
 
         let mut c = Checker::new();
-        for name in fields.keys().filter(|name| !FORM_FIELDS.contains(&name.as_str())) {
+        for name in fields.keys().filter(|name| !target.form_fields().contains(&name.as_str())) {
             c.add(name, "unknown_field", format!("the form has no part named {name}"));
         }
         let language_code = fields.remove("language_code").or(params.language_code).unwrap_or_default();
-        check_language_code(&language_code, &mut c);
+        if target == UploadTarget::TemplateLanguage {
+            check_language_code(&language_code, &mut c);
+        }
         let is_default = match fields.remove("default") {
             Some(text) => match text.trim() {
                 "true" => true,

@@ -5,7 +5,9 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::model::{Attachment, AttachmentContent, CurrentAttachment, NewAttachment};
-use crate::db::schema::{template_attachments as versions, template_current_attachments as current};
+use crate::db::schema::{
+    interaction_templates, template_attachments as versions, template_current_attachments as current,
+};
 use crate::db::{self, Conn};
 use crate::error::ApiError;
 use crate::http::pagination::{into_code_page, CodePageRequest};
@@ -51,7 +53,7 @@ pub fn content(conn: &mut Conn, code: &str, id: i64) -> Result<AttachmentContent
 /// first document is its default in any case (a template with documents has one default).
 pub fn upload(conn: &mut Conn, code: &str, new: &NewAttachment) -> Result<CurrentAttachment, ApiError> {
     db::write_transaction(conn, |conn| {
-        templates::lock(conn, code)?.ok_or_else(|| template_not_found(code))?;
+        lock_template(conn, code)?;
         let last_version: Option<i64> = versions::table
             .filter(versions::interaction_template_code.eq(code))
             .filter(versions::language_code.eq(&new.language_code))
@@ -112,7 +114,7 @@ pub fn upload(conn: &mut Conn, code: &str, new: &NewAttachment) -> Result<Curren
 /// `attachment-not-current`).
 pub fn delete_current(conn: &mut Conn, code: &str, id: i64) -> Result<(), ApiError> {
     db::write_transaction(conn, |conn| {
-        templates::lock(conn, code)?.ok_or_else(|| template_not_found(code))?;
+        lock_template(conn, code)?;
         let of_template = current::table.filter(current::interaction_template_code.eq(code));
         let pointer: Option<(String, bool)> = of_template
             .filter(current::attachment_id.eq(id))
@@ -137,7 +139,6 @@ pub fn delete_current(conn: &mut Conn, code: &str, id: i64) -> Result<(), ApiErr
                 attachment_not_found(code, id)
             });
         };
-        check_unused(conn, id)?;
         if is_default {
             let documents: i64 = of_template.count().get_result(conn)?;
             if documents > 1 {
@@ -155,9 +156,14 @@ pub fn delete_current(conn: &mut Conn, code: &str, id: i64) -> Result<(), ApiErr
     })
 }
 
-/// Where a refusal of documents still in use belongs (409 `attachment-in-use`): nothing refers
-/// to a document version yet; when logged entries name versions, this is where they are checked.
-fn check_unused(_conn: &mut Conn, _id: i64) -> Result<(), ApiError> {
+/// Takes the template's row (uploads to one template take turns, so version numbers never
+/// collide) and gives it a new version: its documents decide which language and document its
+/// lines merge, and a line's ETag includes its template's version.
+fn lock_template(conn: &mut Conn, code: &str) -> Result<(), ApiError> {
+    templates::lock(conn, code)?.ok_or_else(|| template_not_found(code))?;
+    diesel::update(interaction_templates::table.find(code))
+        .set(interaction_templates::version.eq(interaction_templates::version + 1))
+        .execute(conn)?;
     Ok(())
 }
 
