@@ -14,6 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
 use crate::db::{self, Pool};
+use crate::delivery::Wakeup;
 use crate::error::{self, ApiError};
 use crate::http::idempotency;
 use crate::http::routing;
@@ -51,6 +52,7 @@ impl Application {
             pool: pool.clone(),
             admin_key_hash: settings.admin_key.as_deref().map(api_keys::key::hash_key),
             settings: Arc::new(settings.clone()),
+            deliveries: Arc::new(Wakeup::default()),
         });
         let openapi = openapi::document();
         let mut server = HttpServer::new(move || {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::Pool;
+use crate::delivery::Wakeup;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -11,4 +12,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// SHA-256 of `CRM_ADMIN_KEY`, when set.
     pub admin_key_hash: Option<String>,
+    /// Wakes this process's delivery worker when deliveries are queued.
+    pub deliveries: Arc<Wakeup>,
 }

@@ -160,6 +160,28 @@ pub async fn delete_interaction_log_entry(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Queues a failed delivery again.
+#[utoipa::path(post, path = "/v1/interaction-log-entries/{id}/resend", tag = "interaction-log",
+    operation_id = "resend_interaction_log_entry",
+    description = "For an entry whose delivery `failed` (after its retries, or refused for good by the \
+SMTP server): it becomes `pending` again, due now, with its attempts counted afresh; a delivery \
+worker sends it with the same `Message-ID`. Any other status is 409 `entry-not-failed`.",
+    params(("id" = i64, Path, description = "The entry's id")),
+    responses((status = 202, description = "Queued; the entry as it is now", body = EntryResponse),
+        (status = 404, description = "No such entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The entry's delivery has not failed (`entry-not-failed`)", body = Problem,
+            content_type = "application/problem+json")))]
+pub async fn resend_interaction_log_entry(
+    _caller: Caller<Write>,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let row = db::run(&state.pool, move |conn| repo::resend(conn, id)).await?;
+    state.deliveries.wake();
+    Ok(HttpResponse::Accepted().json(EntryResponse::from(row)))
+}
+
 /// The contact's interaction log entries.
 #[utoipa::path(get, path = "/v1/contacts/{id}/interactions", tag = "interaction-log",
     params(("id" = i64, Path, description = "The contact's id"), PageParams),

@@ -20,6 +20,7 @@ use crate::http::routing;
         h::get_interaction_log_entry,
         h::patch_interaction_log_entry,
         h::delete_interaction_log_entry,
+        h::resend_interaction_log_entry,
         h::list_contact_interactions,
     ),
     components(schemas(
@@ -44,5 +45,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .patch(h::patch_interaction_log_entry)
             .delete(h::delete_interaction_log_entry),
     )
+    .service(routing::resource("/interaction-log-entries/{id}/resend").post(h::resend_interaction_log_entry))
     .service(routing::resource("/contacts/{id}/interactions").get(h::list_contact_interactions));
 }

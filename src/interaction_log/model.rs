@@ -1,7 +1,10 @@
 //! Interaction log entries: the stored row and the wire types.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -43,7 +46,33 @@ pub struct EntryRow {
     pub delivery_status: DeliveryStatus,
     pub canceled: bool,
     pub created_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub delivery: EntryExtras,
 }
+
+/// What an entry's delivery and document rows add to it (a key probe each).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = interaction_log_entries)]
+pub struct EntryExtras {
+    #[diesel(select_expression = sql::<BigInt>(DELIVERY_ATTEMPTS), select_expression_type = SqlLiteral<BigInt>)]
+    pub delivery_attempts: i64,
+    #[diesel(select_expression = sql::<Nullable<Text>>(DELIVERY_ERROR), select_expression_type = SqlLiteral<Nullable<Text>>)]
+    pub delivery_error: Option<String>,
+    #[diesel(select_expression = sql::<Nullable<Timestamp>>(DELIVERED_AT), select_expression_type = SqlLiteral<Nullable<Timestamp>>)]
+    pub delivered_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = sql::<Bool>(HAS_DOCUMENT), select_expression_type = SqlLiteral<Bool>)]
+    pub has_document: bool,
+}
+
+// What an entry's delivery and document rows add to it (a key probe each).
+const DELIVERY_ATTEMPTS: &str = "COALESCE((SELECT d.attempts FROM entry_deliveries d \
+     WHERE d.entry_id = interaction_log_entries.id), 0)";
+const DELIVERY_ERROR: &str =
+    "(SELECT d.last_error FROM entry_deliveries d WHERE d.entry_id = interaction_log_entries.id)";
+const DELIVERED_AT: &str =
+    "(SELECT d.sent_at FROM entry_deliveries d WHERE d.entry_id = interaction_log_entries.id)";
+const HAS_DOCUMENT: &str =
+    "EXISTS (SELECT 1 FROM entry_documents ed WHERE ed.entry_id = interaction_log_entries.id)";
 
 /// An interaction with one contact, as logged (contact fields are copied at logging time).
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,7 +107,17 @@ pub struct EntryResponse {
     pub logged_segment_id: Option<i64>,
     /// The name of the API key that logged it.
     pub user: String,
+    /// `not_applicable` unless the entry was logged with `deliver` as email or hard copy; then
+    /// `pending` until it is `sent` or has `failed` (after its retries; `resend` queues it again).
     pub delivery_status: DeliveryStatus,
+    /// Delivery attempts since it was queued (or last resent).
+    pub delivery_attempts: i64,
+    /// Why the last attempt failed, if it did.
+    pub delivery_error: Option<String>,
+    /// When it was sent (an email accepted by the SMTP server, a letter ready to print).
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Whether a merged document belongs to the entry: `GET .../document` answers it.
+    pub has_document: bool,
     pub canceled: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -113,6 +152,10 @@ impl From<EntryRow> for EntryResponse {
             logged_segment_id: r.logged_segment_id,
             user: r.user_name,
             delivery_status: r.delivery_status,
+            delivery_attempts: r.delivery.delivery_attempts,
+            delivery_error: r.delivery.delivery_error,
+            delivered_at: r.delivery.delivered_at.map(|t| t.and_utc()),
+            has_document: r.delivery.has_document,
             canceled: r.canceled,
             created_at: r.created_at.and_utc(),
         }

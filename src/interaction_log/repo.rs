@@ -1,10 +1,10 @@
 //! Reads and the few permitted changes of interaction log entries.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 
 use super::model::{EntryChanges, EntryPatch, EntryRow};
-use crate::db::schema::interaction_log_entries as entries;
+use crate::db::schema::{entry_deliveries as deliveries, interaction_log_entries as entries};
 use crate::db::{self, Conn};
 use crate::domain::patch;
 use crate::domain::validation::Checker;
@@ -130,5 +130,37 @@ pub fn delete_entry(conn: &mut Conn, id: i64) -> Result<(), ApiError> {
         }
         diesel::delete(entries::table.find(id)).execute(conn)?;
         Ok(())
+    })
+}
+
+/// Queues a failed delivery again, due now, with its attempts counted afresh (409
+/// `entry-not-failed` for any other status: a pending one is queued already, a sent one was sent).
+pub fn resend(conn: &mut Conn, id: i64) -> Result<EntryRow, ApiError> {
+    db::write_transaction(conn, |conn| {
+        let row = get_entry(conn, id)?;
+        // The status guard in the write itself: a worker may be recording a result right now.
+        let requeued = diesel::update(
+            entries::table.find(id).filter(entries::delivery_status.eq(DeliveryStatus::Failed)),
+        )
+        .set(entries::delivery_status.eq(DeliveryStatus::Pending))
+        .execute(conn)?;
+        if requeued == 0 {
+            return Err(ApiError::conflict(
+                "entry-not-failed",
+                format!(
+                    "interaction log entry {} is {}; only a failed delivery can be resent",
+                    row.entry_no,
+                    row.delivery_status.as_str()
+                ),
+            ));
+        }
+        diesel::update(deliveries::table.find(id))
+            .set((
+                deliveries::attempts.eq(0_i64),
+                deliveries::last_error.eq(None::<String>),
+                deliveries::due_at.eq(Some(Utc::now().naive_utc())),
+            ))
+            .execute(conn)?;
+        get_entry(conn, id)
     })
 }

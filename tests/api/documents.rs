@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use crate::attachments::{create_template, letter, upload_raw, DOCX};
 use crate::db_test;
 use crate::helpers::{assert_json, assert_problem, TestApp};
-use crm_segments::db::schema::{entry_deliveries, entry_documents, segment_line_documents};
+use crm_segments::db::schema::{
+    entry_deliveries, entry_documents, interaction_log_entries, segment_line_documents,
+};
 
 /// Template LTR with a Word letter in `en` (its default) and an HTML body in `nb`, and contacts
 /// speaking nb, de and none.
@@ -252,4 +254,44 @@ db_test!(delivering_needs_a_document_fit_for_each_line_and_queues_every_one, |ap
     assert_eq!(frozen[2].3.as_deref(), Some("Chris"));
     let queued: i64 = entry_deliveries::table.count().get_result(&mut *app.conn()).unwrap();
     assert_eq!(queued, 3);
+    // Only a failed delivery can be resent; then it is pending and due again, attempts afresh.
+    let first = entries[0]["id"].as_i64().unwrap();
+    let resend = format!("/v1/interaction-log-entries/{first}/resend");
+    assert_problem(app.post(&resend, &json!({})).await, 409, "entry-not-failed").await;
+    diesel::update(interaction_log_entries::table.find(first))
+        .set(interaction_log_entries::delivery_status.eq("failed"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    diesel::update(entry_deliveries::table.find(first))
+        .set((
+            entry_deliveries::attempts.eq(5_i64),
+            entry_deliveries::last_error.eq("451 try later"),
+            entry_deliveries::due_at.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let failed = assert_json(app.get(&format!("/v1/interaction-log-entries/{first}")).await, 200).await;
+    assert_eq!(
+        (
+            failed["delivery_status"].clone(),
+            failed["delivery_attempts"].clone(),
+            failed["delivery_error"].clone()
+        ),
+        (json!("failed"), json!(5), json!("451 try later"))
+    );
+    let requeued = assert_json(app.post(&resend, &json!({})).await, 202).await;
+    assert_eq!(
+        (
+            requeued["delivery_status"].clone(),
+            requeued["delivery_attempts"].clone(),
+            requeued["delivery_error"].clone()
+        ),
+        (json!("pending"), json!(0), Value::Null)
+    );
+    assert_eq!(requeued["has_document"], true);
+    let due: Option<chrono::NaiveDateTime> =
+        entry_deliveries::table.find(first).select(entry_deliveries::due_at).first(&mut *app.conn()).unwrap();
+    assert!(due.is_some());
+    assert_problem(app.post("/v1/interaction-log-entries/999999/resend", &json!({})).await, 404, "not-found")
+        .await;
 });

@@ -39,6 +39,9 @@ pub async fn log_segment(
         Ok((get_logged_segment(conn, result.logged_segment_id)?, follow_up))
     })
     .await?;
+    if options.deliver {
+        state.deliveries.wake();
+    }
     let location = format!("/v1/logged-segments/{}", logged.id);
     let body =
         LogResult { logged_segment: logged.into(), follow_up_segment: follow_up.map(SegmentResponse::from) };
