@@ -13,6 +13,7 @@ mod criteria_properties;
 mod foundation;
 mod idempotency;
 mod logging;
+mod merge;
 mod openapi;
 mod segments;
 mod templates;
