@@ -1,6 +1,7 @@
 //! Word `.docx` packages: the checks that make an upload a real OOXML package (a zip holding
 //! `[Content_Types].xml` and `word/document.xml`, unpacked within bounds that stop zip bombs)
-//! and the scan of the body, headers and footers for MERGEFIELDs, simple and complex.
+//! and the scan of the body, headers and footers for MERGEFIELDs, simple and complex. The merge
+//! unpacks with the same checks (`unpack`) and reads instructions with the same grammar.
 
 use std::collections::BTreeSet;
 use std::io::{self, Cursor, Read};
@@ -22,9 +23,11 @@ const DOCUMENT_PART: &str = "word/document.xml";
 /// The merge fields of a package, each once, lower-cased (Word matches names without case),
 /// sorted; refuses anything that is not a bounded Word package.
 pub fn merge_fields(bytes: &[u8]) -> Result<Vec<String>, DocumentError> {
+    let mut parts = unpack(bytes)?.field_parts;
+    parts.sort_by_key(|part| part.name != DOCUMENT_PART);
     let mut names = BTreeSet::new();
-    for (part, xml) in field_parts(bytes)? {
-        scan_part(&part, &xml, &mut names)?;
+    for part in &parts {
+        scan_part(&part.name, &part.xml, &mut names)?;
     }
     Ok(names.into_iter().collect())
 }
@@ -37,9 +40,25 @@ fn holds_fields(part: &str) -> bool {
     part == DOCUMENT_PART || is_xml_in_word("word/header") || is_xml_in_word("word/footer")
 }
 
-/// Unpacks every entry within the bounds (which also checks each entry's CRC) and answers the
-/// parts that may hold fields, the body first.
-fn field_parts(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, DocumentError> {
+/// A package that passed the checks: its archive, and the parts that may hold fields unpacked.
+pub(super) struct Package<'a> {
+    pub archive: zip::ZipArchive<Cursor<&'a [u8]>>,
+    /// In archive order.
+    pub field_parts: Vec<FieldPart>,
+}
+
+/// The body, a header or a footer, unpacked.
+pub(super) struct FieldPart {
+    /// Its entry's index in the archive.
+    pub index: usize,
+    pub name: String,
+    pub last_modified: Option<zip::DateTime>,
+    pub xml: Vec<u8>,
+}
+
+/// Unpacks every entry within the bounds (which also checks each entry's CRC) and keeps the
+/// parts that may hold fields.
+pub(super) fn unpack(bytes: &[u8]) -> Result<Package<'_>, DocumentError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| invalid(format!("the document is not a Word package (not a zip archive: {e})")))?;
     if archive.len() > MAX_ENTRIES {
@@ -49,7 +68,7 @@ fn field_parts(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, DocumentError> {
         )));
     }
     let mut budget = MAX_UNPACKED_BYTES;
-    let mut parts = Vec::new();
+    let mut field_parts = Vec::new();
     let mut has_content_types = false;
     for index in 0..archive.len() {
         let mut entry = archive
@@ -64,10 +83,11 @@ fn field_parts(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, DocumentError> {
         }
         has_content_types |= name == CONTENT_TYPES_PART;
         let keep = holds_fields(&name);
+        let last_modified = entry.last_modified();
         let mut limited = (&mut entry).take(budget + 1);
-        let mut content = Vec::new();
+        let mut xml = Vec::new();
         let unpacked = if keep {
-            limited.read_to_end(&mut content).map(|n| n as u64)
+            limited.read_to_end(&mut xml).map(|n| n as u64)
         } else {
             io::copy(&mut limited, &mut io::sink())
         }
@@ -79,17 +99,16 @@ fn field_parts(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, DocumentError> {
         }
         budget -= unpacked;
         if keep {
-            parts.push((name, content));
+            field_parts.push(FieldPart { index, name, last_modified, xml });
         }
     }
     if !has_content_types {
         return Err(invalid(format!("the package has no {CONTENT_TYPES_PART}")));
     }
-    if !parts.iter().any(|(name, _)| name == DOCUMENT_PART) {
+    if !field_parts.iter().any(|part| part.name == DOCUMENT_PART) {
         return Err(invalid(format!("the package has no {DOCUMENT_PART}: it is not a Word document")));
     }
-    parts.sort_by_key(|(name, _)| name != DOCUMENT_PART);
-    Ok(parts)
+    Ok(Package { archive, field_parts })
 }
 
 /// A complex field being read: its instruction so far, and whether `separate` ended it.
@@ -151,7 +170,10 @@ fn scan_part(part: &str, xml: &[u8], names: &mut BTreeSet<String>) -> Result<(),
 }
 
 /// The value of the attribute with this local name (any prefix), entities resolved.
-fn attribute(element: &BytesStart<'_>, local_name: &str) -> Result<Option<String>, quick_xml::Error> {
+pub(super) fn attribute(
+    element: &BytesStart<'_>,
+    local_name: &str,
+) -> Result<Option<String>, quick_xml::Error> {
     for attribute in element.attributes() {
         let attribute = attribute.map_err(quick_xml::Error::from)?;
         if attribute.key.local_name().as_ref() == local_name {
@@ -162,7 +184,7 @@ fn attribute(element: &BytesStart<'_>, local_name: &str) -> Result<Option<String
 }
 
 /// The text of an entity or character reference (`&amp;`, `&#34;`).
-fn resolve(reference: &BytesRef<'_>) -> Result<String, String> {
+pub(super) fn resolve(reference: &BytesRef<'_>) -> Result<String, String> {
     if let Some(c) = reference.resolve_char_ref().map_err(|e| e.to_string())? {
         return Ok(c.to_string());
     }
@@ -173,17 +195,93 @@ fn resolve(reference: &BytesRef<'_>) -> Result<String, String> {
 /// The field name of a `MERGEFIELD` instruction, lower-cased (`MERGEFIELD Contact_Name \*
 /// MERGEFORMAT`, `MERGEFIELD "contact_name" \b "Dear "`); None for any other field.
 pub fn mergefield_name(instruction: &str) -> Option<String> {
-    let instruction = instruction.trim_start();
-    let keyword_end = instruction.find(char::is_whitespace)?;
-    if !instruction[..keyword_end].eq_ignore_ascii_case("MERGEFIELD") {
-        return None;
+    MergeField::parse(instruction).map(|field| field.name)
+}
+
+/// A `MERGEFIELD` instruction read: the field's name, lower-cased, and its switches in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeField {
+    pub name: String,
+    pub switches: Vec<Switch>,
+}
+
+/// A field switch: `\* Upper` is `('*', Some("Upper"))`, `\b "Dear "` is `('b', Some("Dear "))`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switch {
+    pub letter: char,
+    pub argument: Option<String>,
+}
+
+impl MergeField {
+    /// Reads a field instruction; None unless it is a `MERGEFIELD` with a name.
+    pub fn parse(instruction: &str) -> Option<MergeField> {
+        let mut tokens = instruction_tokens(instruction).into_iter().peekable();
+        match tokens.next()? {
+            Token::Text(keyword) if keyword.eq_ignore_ascii_case("MERGEFIELD") => {}
+            _ => return None,
+        }
+        let name = match tokens.next()? {
+            Token::Text(name) if !name.trim().is_empty() => name.trim().to_lowercase(),
+            _ => return None,
+        };
+        let mut switches = Vec::new();
+        while let Some(token) = tokens.next() {
+            if let Token::Switch(letter) = token {
+                // Only these switches take an argument (`\m` and `\v` are flags).
+                let argument = if "*@#bf".contains(letter) {
+                    tokens.next_if(|token| matches!(token, Token::Text(_))).and_then(|token| match token {
+                        Token::Text(text) => Some(text),
+                        Token::Switch(_) => None,
+                    })
+                } else {
+                    None
+                };
+                switches.push(Switch { letter, argument });
+            }
+        }
+        Some(MergeField { name, switches })
     }
-    let rest = instruction[keyword_end..].trim_start();
-    let name = match rest.strip_prefix('"') {
-        Some(quoted) => quoted.split('"').next()?.trim(),
-        None => rest.split_whitespace().next()?,
-    };
-    (!name.is_empty() && !name.starts_with('\\')).then(|| name.to_lowercase())
+}
+
+/// A word of a field instruction: a switch (`\*`) or a text, quoted or not.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Token {
+    Switch(char),
+    Text(String),
+}
+
+/// Splits an instruction as Word does: at whitespace, `"..."` as one text (in which `\"` is a
+/// quote and `\\` a backslash), and a switch as a backslash and one character.
+pub(super) fn instruction_tokens(instruction: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut chars = instruction.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {}
+            '\\' => tokens.extend(chars.next().map(Token::Switch)),
+            '"' => {
+                let mut text = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' if chars.peek().is_some_and(|next| matches!(next, '"' | '\\')) => {
+                            text.extend(chars.next());
+                        }
+                        c => text.push(c),
+                    }
+                }
+                tokens.push(Token::Text(text));
+            }
+            c => {
+                let mut text = String::from(c);
+                while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                    text.push(c);
+                }
+                tokens.push(Token::Text(text));
+            }
+        }
+    }
+    tokens
 }
 
 fn invalid(detail: String) -> DocumentError {
@@ -205,6 +303,30 @@ mod tests {
         assert_eq!(mergefield_name("PAGE \\* MERGEFORMAT"), None);
         assert_eq!(mergefield_name("MERGEFIELD"), None);
         assert_eq!(mergefield_name("MERGEFIELD \\* MERGEFORMAT"), None);
+        assert_eq!(mergefield_name("MERGEFIELD \"\""), None);
+    }
+
+    #[test]
+    fn mergefield_switches_are_read_with_their_arguments_quoted_or_not() {
+        let field = MergeField::parse(
+            r#"MERGEFIELD  Line_Date \@ "dddd, d 'of' MMMM" \*Upper \b "Dear \"Sir\" " \f , \m \* MERGEFORMAT"#,
+        )
+        .unwrap();
+        let switch =
+            |letter, argument: Option<&str>| Switch { letter, argument: argument.map(str::to_owned) };
+        assert_eq!(field.name, "line_date");
+        assert_eq!(
+            field.switches,
+            [
+                switch('@', Some("dddd, d 'of' MMMM")),
+                switch('*', Some("Upper")),
+                switch('b', Some("Dear \"Sir\" ")),
+                switch('f', Some(",")),
+                switch('m', None),
+                switch('*', Some("MERGEFORMAT")),
+            ]
+        );
+        assert_eq!(MergeField::parse("IF 1 = 1 \"a\" \"b\""), None);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Template documents apart from their storage: the kind a content type names, the checks an
-//! upload must pass, and the merge fields a document uses. The merge work reuses all of it.
+//! upload must pass, the merge fields a document uses, and the merge itself (`merge`).
 
 pub mod docx;
 pub mod fields;
+pub mod merge;
 pub mod text;
+
+pub use merge::{html_to_text, merge_docx, render_text, MergeValues};
 
 use crate::domain::DocumentKind;
 use crate::error::ApiError;

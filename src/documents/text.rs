@@ -1,6 +1,6 @@
 //! HTML and plain-text documents: minijinja templates whose variables are the merge fields.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::DocumentError;
 use crate::domain::DocumentKind;
@@ -18,20 +18,47 @@ pub fn environment(kind: DocumentKind) -> minijinja::Environment<'static> {
 /// The variables the template reads from outside (its merge fields), each once, sorted.
 /// Names the template sets itself and the environment's functions (`range`, ...) are not fields.
 pub fn merge_fields(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<String>, DocumentError> {
+    let env = environment(kind);
+    let template = parse(&env, bytes)?;
+    Ok(fields(&env, &template).into_iter().collect())
+}
+
+/// Renders a template, each merge field with the value `value_of` gives it; a field without a
+/// value renders as the empty string (so filters apply to it too), never as an error.
+pub fn render<'v>(
+    kind: DocumentKind,
+    bytes: &[u8],
+    value_of: impl Fn(&str) -> Option<&'v str>,
+) -> Result<String, DocumentError> {
+    let env = environment(kind);
+    let template = parse(&env, bytes)?;
+    let context: BTreeMap<String, String> = fields(&env, &template)
+        .into_iter()
+        .map(|name| {
+            let value = value_of(&name).unwrap_or_default().to_owned();
+            (name, value)
+        })
+        .collect();
+    template
+        .render(context)
+        .map_err(|e| DocumentError::InvalidTemplate(format!("the document cannot be rendered: {e}")))
+}
+
+fn parse<'s>(
+    env: &'s minijinja::Environment<'static>,
+    bytes: &'s [u8],
+) -> Result<minijinja::Template<'s, 's>, DocumentError> {
     let source = std::str::from_utf8(bytes).map_err(|e| {
         DocumentError::InvalidUtf8(format!("the document is not valid UTF-8 (at byte {})", e.valid_up_to()))
     })?;
-    let env = environment(kind);
-    let template = env
-        .template_from_str(source)
-        .map_err(|e| DocumentError::InvalidTemplate(format!("the document is not a valid template: {e}")))?;
+    env.template_from_str(source)
+        .map_err(|e| DocumentError::InvalidTemplate(format!("the document is not a valid template: {e}")))
+}
+
+/// The variables a template reads from outside, less the environment's globals (`range`).
+fn fields(env: &minijinja::Environment<'_>, template: &minijinja::Template<'_, '_>) -> BTreeSet<String> {
     let globals: BTreeSet<&str> = env.globals().map(|(name, _)| name).collect();
-    let names: BTreeSet<String> = template
-        .undeclared_variables(false)
-        .into_iter()
-        .filter(|name| !globals.contains(name.as_str()))
-        .collect();
-    Ok(names.into_iter().collect())
+    template.undeclared_variables(false).into_iter().filter(|name| !globals.contains(name.as_str())).collect()
 }
 
 #[cfg(test)]
@@ -52,6 +79,25 @@ mod tests {
         assert!(matches!(merge_fields(DocumentKind::Text, b"abc\xff"), Err(DocumentError::InvalidUtf8(_))));
         assert!(matches!(
             merge_fields(DocumentKind::Text, b"{{ contact_name"),
+            Err(DocumentError::InvalidTemplate(_))
+        ));
+    }
+
+    #[test]
+    fn rendering_escapes_html_and_renders_missing_values_empty() {
+        let values = |name: &str| (name == "contact_name").then_some("Ann <&> \"Co\"");
+        let source =
+            b"<p>{{ contact_name }}|{{ segment_no }}|{{ segment_no|upper }}|{{ contact_name|upper }}</p>";
+        assert_eq!(
+            render(DocumentKind::Html, source, values).unwrap(),
+            "<p>Ann &lt;&amp;&gt; &quot;Co&quot;|||ANN &lt;&amp;&gt; &quot;CO&quot;</p>"
+        );
+        assert_eq!(
+            render(DocumentKind::Text, source, values).unwrap(),
+            "<p>Ann <&> \"Co\"|||ANN <&> \"CO\"</p>"
+        );
+        assert!(matches!(
+            render(DocumentKind::Text, b"{{ contact_name|no_such_filter }}", values),
             Err(DocumentError::InvalidTemplate(_))
         ));
     }

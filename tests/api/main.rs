@@ -14,6 +14,7 @@ mod documents;
 mod foundation;
 mod idempotency;
 mod logging;
+mod merge;
 mod openapi;
 mod segments;
 mod templates;
