@@ -16,6 +16,7 @@ pub mod http;
 pub mod interaction_log;
 pub mod logged_segments;
 pub mod logging;
+pub mod merge;
 pub mod openapi;
 pub mod saved_criteria;
 pub mod segments;

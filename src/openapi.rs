@@ -24,6 +24,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(saved_criteria::SavedCriteriaApi::openapi());
     doc.merge(logged_segments::LoggedSegmentsApi::openapi());
     doc.merge(interaction_log::InteractionLogApi::openapi());
+    doc.merge(crate::merge::MergeApi::openapi());
     SecurityAndProblems.modify(&mut doc);
     doc
 }

@@ -21,8 +21,8 @@ use crate::http::routing;
 use crate::openapi;
 use crate::state::AppState;
 use crate::{
-    api_keys, code_tables, contacts, health, interaction_log, logged_segments, saved_criteria, segments,
-    templates,
+    api_keys, code_tables, contacts, health, interaction_log, logged_segments, merge, saved_criteria,
+    segments, templates,
 };
 
 /// A bound, not yet running server.
@@ -128,6 +128,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(segments::routes)
                 .configure(saved_criteria::routes)
                 .configure(logged_segments::routes)
-                .configure(interaction_log::routes),
+                .configure(interaction_log::routes)
+                .configure(merge::routes),
         );
 }

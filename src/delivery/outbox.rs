@@ -75,6 +75,25 @@ impl RetryPolicy {
     }
 }
 
+/// Records that these deliveries were sent, in two statements whatever their number.
+pub fn record_sent(conn: &mut Conn, entry_ids: &[i64], now: NaiveDateTime) -> Result<(), ApiError> {
+    if entry_ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(entries::table.filter(entries::id.eq_any(entry_ids)))
+        .set(entries::delivery_status.eq(DeliveryStatus::Sent))
+        .execute(conn)?;
+    diesel::update(deliveries::table.filter(deliveries::entry_id.eq_any(entry_ids)))
+        .set((
+            deliveries::attempts.eq(deliveries::attempts + 1),
+            deliveries::last_error.eq(None::<String>),
+            deliveries::due_at.eq(None::<NaiveDateTime>),
+            deliveries::sent_at.eq(Some(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Records an attempt's outcome on the entry (`delivery_status`) and its delivery row.
 pub fn record(
     conn: &mut Conn,

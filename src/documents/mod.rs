@@ -87,6 +87,15 @@ impl DocumentKind {
         }
     }
 
+    /// The file name extension of this kind, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            DocumentKind::Docx => "docx",
+            DocumentKind::Html => "html",
+            DocumentKind::Text => "txt",
+        }
+    }
+
     /// The file name a document uploaded without one gets.
     pub fn default_file_name(self) -> &'static str {
         match self {

@@ -2,6 +2,7 @@
 //! conditional requests, `Idempotency-Key`, file uploads, and resource URLs.
 
 pub mod conditional;
+pub mod download;
 pub mod idempotency;
 pub mod json;
 pub mod pagination;

@@ -52,7 +52,7 @@ fn lines_of(sql: &mut SqlBuilder, segment_id: i64) {
 }
 
 /// `lines_of` with more joins, which `joins` appends.
-fn lines_joined(sql: &mut SqlBuilder, segment_id: i64, joins: impl FnOnce(&mut SqlBuilder)) {
+pub(crate) fn lines_joined(sql: &mut SqlBuilder, segment_id: i64, joins: impl FnOnce(&mut SqlBuilder)) {
     sql.sql(" FROM segment_lines JOIN segments ON segments.id = segment_lines.segment_id");
     sql.sql(ENTRY_JOINS).sql(effective::TEMPLATE_JOIN);
     joins(sql);
@@ -80,12 +80,7 @@ fn freeze_documents(conn: &mut Conn, segment_id: i64, logged_segment_id: i64) ->
         sql.sql(", ").sql(field);
     }
     sql.sql(" FROM (SELECT entries.id AS entry_id, ");
-    sql.sql(effective::LINE_DOCUMENT_ID).sql(" AS line_document_id, ");
-    sql.sql(effective::TEMPLATE_ATTACHMENT_ID).sql(" AS attachment_id, ");
-    sql.sql(effective::DOCUMENT_KIND).sql(" AS kind, segments.send_as_attachment AS send_as_attachment");
-    for (field, expression) in effective::MERGE_VALUES {
-        sql.sql(", ").sql(expression).sql(" AS ").sql(field);
-    }
+    crate::merge::repo::line_document_columns(&mut sql);
     lines_joined(&mut sql, segment_id, |sql| {
         sql.sql(" LEFT JOIN salespeople ON ").sql(effective::SALESPERSON_JOIN);
         sql.sql(" JOIN interaction_log_entries entries ON entries.segment_line_id = segment_lines.id");

@@ -295,3 +295,112 @@ db_test!(delivering_needs_a_document_fit_for_each_line_and_queues_every_one, |ap
     assert_problem(app.post("/v1/interaction-log-entries/999999/resend", &json!({})).await, 404, "not-found")
         .await;
 });
+
+/// The text of `word/document.xml` in a Word package.
+fn document_xml(docx: &[u8]) -> String {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(docx)).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("word/document.xml").unwrap(), &mut xml).unwrap();
+    xml
+}
+
+/// The names and bytes of a zip's files.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut content).unwrap();
+            (file.name().unwrap().into_owned(), content)
+        })
+        .collect()
+}
+
+db_test!(previews_merge_each_line_and_logged_documents_stay_the_same_bytes, |app| {
+    seed(&app).await;
+    let id = segment(&app, json!({"subject": "Spring <offer> & more"})).await;
+    let l = lines(&app, id).await;
+    let (a, b, c) =
+        (l[0]["id"].as_i64().unwrap(), l[1]["id"].as_i64().unwrap(), l[2]["id"].as_i64().unwrap());
+    // B's line: a hard-copy letter (Word, the default document) with a personal note.
+    assert_json(
+        app.patch(&format!("/v1/segments/{id}/lines/{b}"), &json!({"correspondence_type": "hard_copy"}))
+            .await,
+        200,
+    )
+    .await;
+    // A speaks nb: the HTML body, escaped.
+    let preview = app.get(&format!("/v1/segments/{id}/lines/{a}/document")).await;
+    assert_eq!(preview.status(), 200);
+    assert!(preview.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(preview.text().await.unwrap(), "<p>Hei Astrid</p>");
+    // B: the Word letter with B's values, the fields gone.
+    let preview = app.get(&format!("/v1/segments/{id}/lines/{b}/document")).await;
+    assert_eq!(preview.headers()["content-type"], DOCX);
+    let xml = document_xml(&preview.bytes().await.unwrap());
+    assert!(xml.contains("Bernd") && xml.contains("Spring &lt;offer&gt; &amp; more"), "{xml}");
+    assert!(!xml.contains("MERGEFIELD contact_name"), "{xml}");
+    // The whole segment as one zip: a file per line, in line order.
+    let all = app.get(&format!("/v1/segments/{id}/documents")).await;
+    assert_eq!(all.headers()["content-type"], "application/zip");
+    let files = unzip(&all.bytes().await.unwrap());
+    let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["00001-A.html", "00002-B.docx", "00003-C.docx"]);
+    assert!(document_xml(&files[2].1).contains("Chris"));
+    // A line without a document, an unknown line or segment: 404.
+    assert_json(
+        app.patch(&format!("/v1/segments/{id}/lines/{c}"), &json!({"language_code": "fr"})).await,
+        200,
+    )
+    .await;
+    assert_problem(app.get(&format!("/v1/segments/{id}/lines/{c}/document")).await, 404, "not-found").await;
+    assert_problem(app.get(&format!("/v1/segments/{id}/lines/999999/document")).await, 404, "not-found")
+        .await;
+    assert_problem(app.get("/v1/segments/999999/documents").await, 404, "not-found").await;
+
+    // Logged: each entry's document is what the preview was, and stays so whatever changes.
+    let logged = assert_json(app.post(&format!("/v1/segments/{id}/log"), &json!({})).await, 201).await;
+    let logged_id = logged["logged_segment"]["id"].as_i64().unwrap();
+    let entries = assert_json(app.get(&format!("/v1/logged-segments/{logged_id}/entries")).await, 200).await;
+    let entries = entries["items"].as_array().unwrap().clone();
+    assert_eq!(
+        entries.iter().map(|e| e["has_document"].as_bool().unwrap()).collect::<Vec<_>>(),
+        [true, true, false]
+    );
+    let entry_b = entries[1]["id"].as_i64().unwrap();
+    let path = format!("/v1/interaction-log-entries/{entry_b}/document");
+    let first = app.get(&path).await;
+    let tag = first.headers()["etag"].clone();
+    let first = first.bytes().await.unwrap();
+    assert_eq!(first, files[1].1, "the logged letter is the preview's bytes");
+    let bernd = entries[1]["contact_id"].as_i64().unwrap();
+    assert_json(app.patch(&format!("/v1/contacts/{bernd}"), &json!({"name": "Someone Else"})).await, 200)
+        .await;
+    let other = crate::attachments::package(&[
+        (
+            "[Content_Types].xml",
+            b"<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>",
+        ),
+        (
+            "word/document.xml",
+            b"<w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"/>",
+        ),
+    ]);
+    assert_json(upload_raw(&app, "LTR", "language_code=en", Some(DOCX), other).await, 201).await;
+    assert_eq!(app.get(&path).await.bytes().await.unwrap(), first, "byte for byte after the changes");
+    let cached = app.request(Method::GET, &path).header("if-none-match", tag).send().await.unwrap();
+    assert_eq!(cached.status(), 304);
+    let entry_c = entries[2]["id"].as_i64().unwrap();
+    assert_problem(
+        app.get(&format!("/v1/interaction-log-entries/{entry_c}/document")).await,
+        404,
+        "not-found",
+    )
+    .await;
+    // The logged segment's letters: its one hard-copy entry.
+    let letters = app.get(&format!("/v1/logged-segments/{logged_id}/documents")).await;
+    let letters = unzip(&letters.bytes().await.unwrap());
+    assert_eq!(letters.len(), 1);
+    assert_eq!((letters[0].0.as_str(), &letters[0].1), ("00001-B.docx", &first.to_vec()));
+});

@@ -20,10 +20,12 @@ use self::handlers as h;
 )]
 pub struct LineDocumentsApi;
 
-/// `web::resource` per URL, so that a method a URL does not serve answers 405.
+/// `web::resource` per URL, so that a method a URL does not serve answers 405; GET is the
+/// merged preview (`merge`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         routing::resource("/segments/{id}/lines/{line_id}/document")
+            .get(crate::merge::handlers::preview_line_document)
             .put(h::put_line_document)
             .delete(h::delete_line_document),
     );

@@ -1,8 +1,6 @@
 //! HTTP handlers of `/v1/interaction-templates/{code}/attachments`.
 
-use actix_web::http::header::{
-    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::model::{
@@ -14,6 +12,7 @@ use crate::auth::{Admin, Caller, Read};
 use crate::db;
 use crate::error::{ApiResult, Problem};
 use crate::http::conditional::{created, etag, not_modified};
+use crate::http::download::disposition;
 use crate::http::pagination::PageParams;
 use crate::http::upload;
 use crate::http::urls::location;
@@ -162,22 +161,4 @@ pub async fn delete_template_attachment(
     let AttachmentPath { code, attachment_id } = path.into_inner();
     db::run(&state.pool, move |conn| repo::delete_current(conn, &code, attachment_id)).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// `attachment; filename="..."; filename*=UTF-8''...`: an ASCII name for old clients, the
-/// exact one for the others.
-fn disposition(file_name: &str) -> ContentDisposition {
-    let ascii: String =
-        file_name.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '_' }).collect();
-    ContentDisposition {
-        disposition: DispositionType::Attachment,
-        parameters: vec![
-            DispositionParam::Filename(ascii),
-            DispositionParam::FilenameExt(ExtendedValue {
-                charset: Charset::Ext("UTF-8".into()),
-                language_tag: None,
-                value: file_name.as_bytes().to_vec(),
-            }),
-        ],
-    }
 }
