@@ -7,6 +7,7 @@ pub mod config;
 pub mod contacts;
 pub mod criteria;
 pub mod db;
+pub mod delivery;
 pub mod documents;
 pub mod domain;
 pub mod error;

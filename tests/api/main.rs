@@ -3,6 +3,8 @@
 
 #[allow(dead_code)] // not every helper is used by every milestone
 mod helpers;
+#[allow(dead_code)] // the delivery tests will use all of it
+mod smtp;
 
 mod attachments;
 mod cli;
@@ -13,6 +15,7 @@ mod criteria_properties;
 mod foundation;
 mod idempotency;
 mod logging;
+mod mail;
 mod openapi;
 mod segments;
 mod templates;

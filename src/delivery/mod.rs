@@ -1,0 +1,3 @@
+//! Delivery of logged interactions to their recipients: email over SMTP.
+
+pub mod mail;
