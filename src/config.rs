@@ -2,7 +2,11 @@
 
 use std::time::Duration;
 
+use lettre::message::Mailbox;
+
 use crate::db::Backend;
+use crate::delivery::outbox::RetryPolicy;
+use crate::delivery::worker::DeliverySettings;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +40,51 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `WORKERS`: HTTP worker threads. Default: one per core.
     pub workers: Option<usize>,
+    /// `SMTP_URL`, `SMTP_FROM`, `SMTP_TIMEOUT_SECS`: the mail server emails are sent through.
+    /// None when `SMTP_URL` is unset: email delivery is off.
+    pub smtp: Option<SmtpSettings>,
+    /// `DELIVERY_WORKER` (`on` or `off`, default on), `DELIVERY_BATCH` (default 50), `DELIVERY_SENDERS` (default 4), `DELIVERY_POLL_MS`
+    /// (default 1000), `DELIVERY_RETRY_BASE_MS` (default 30000), `DELIVERY_MAX_ATTEMPTS`
+    /// (default 5): how the delivery worker drains the outbox.
+    pub delivery: DeliverySettings,
+}
+
+/// Where and as whom emails are sent; present only when `SMTP_URL` is set.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    /// `SMTP_URL`: `smtp://host:port` (plain), `smtp://host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465` (implicit TLS); a path (`smtp://host/name`) sets the EHLO name.
+    pub url: SmtpUrl,
+    /// `SMTP_FROM`: the sender mailbox, `Name <addr@host>` or `addr@host`. Required with `SMTP_URL`.
+    pub from: Mailbox,
+    /// `SMTP_TIMEOUT_SECS`: limit on each connect, command and reply. Default 30.
+    pub timeout: Duration,
+}
+
+/// An SMTP server URL; it may carry a password, so `Debug` shows it without one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpUrl(String);
+
+impl SmtpUrl {
+    /// Checks the URL the way the transport will read it.
+    pub fn parse(url: &str) -> Result<SmtpUrl, String> {
+        lettre::SmtpTransport::from_url(url).map_err(|e| format!("SMTP_URL: {e}"))?;
+        Ok(SmtpUrl(url.to_owned()))
+    }
+
+    /// The URL as configured, password included.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once("://").and_then(|(scheme, rest)| Some((scheme, rest.split_once('@')?.1))) {
+            Some((scheme, host)) => write!(f, "\"{scheme}://***@{host}\""),
+            None => write!(f, "{:?}", self.0),
+        }
+    }
 }
 
 pub const DEFAULT_DATABASE_URL: &str = "./crm-segments.db";
@@ -71,6 +120,16 @@ impl Settings {
             }
         }
 
+        let smtp_timeout = Duration::from_secs(parse_number(&get, "SMTP_TIMEOUT_SECS", 30, 1, 3600)?);
+        let smtp = match get("SMTP_URL") {
+            None => None,
+            Some(url) => Some(SmtpSettings {
+                url: SmtpUrl::parse(url.trim())?,
+                from: parse_smtp_from(get("SMTP_FROM"))?,
+                timeout: smtp_timeout,
+            }),
+        };
+
         Ok(Settings {
             database,
             bind,
@@ -93,6 +152,27 @@ impl Settings {
                 None => None,
                 Some(_) => Some(parse_number(&get, "WORKERS", 1, 1, 1024)? as usize),
             },
+            smtp,
+            delivery: DeliverySettings {
+                enabled: match get("DELIVERY_WORKER").as_deref() {
+                    None | Some("on") => true,
+                    Some("off") => false,
+                    Some(other) => return Err(format!("DELIVERY_WORKER: expected on or off, got {other:?}")),
+                },
+                batch: parse_number(&get, "DELIVERY_BATCH", 50, 1, 1000)? as i64,
+                senders: parse_number(&get, "DELIVERY_SENDERS", 4, 1, 64)? as usize,
+                poll: Duration::from_millis(parse_number(&get, "DELIVERY_POLL_MS", 1000, 10, 3_600_000)?),
+                retry: RetryPolicy {
+                    base: Duration::from_millis(parse_number(
+                        &get,
+                        "DELIVERY_RETRY_BASE_MS",
+                        30_000,
+                        10,
+                        3_600_000,
+                    )?),
+                    max_attempts: parse_number(&get, "DELIVERY_MAX_ATTEMPTS", 5, 1, 100)? as i64,
+                },
+            },
         })
     }
 }
@@ -111,6 +191,11 @@ fn parse_number(
         return Err(format!("{name}: must be between {min} and {max}, got {value}"));
     }
     Ok(value)
+}
+
+fn parse_smtp_from(text: Option<String>) -> Result<Mailbox, String> {
+    let text = text.ok_or("SMTP_FROM: required when SMTP_URL is set, e.g. `CRM <crm@example.com>`")?;
+    text.trim().parse().map_err(|e| format!("SMTP_FROM: expected `Name <addr@host>`, got {text:?}: {e}"))
 }
 
 fn validate_bind(bind: &str) -> Result<(), String> {
@@ -167,6 +252,68 @@ mod tests {
             let err = settings(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(name.split('_').next().unwrap()) || err.contains(name), "{err}");
             assert!(!err.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn email_delivery_is_off_without_smtp_url() {
+        let s = settings(&[("SMTP_FROM", "CRM <crm@example.com>")]).unwrap();
+        assert!(s.smtp.is_none());
+    }
+
+    #[test]
+    fn smtp_settings_are_read_with_a_30_second_default_timeout() {
+        let s = settings(&[
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("SMTP_FROM", "Kundeservice Ærø <crm@example.com>"),
+        ])
+        .unwrap();
+        let smtp = s.smtp.unwrap();
+        assert_eq!(smtp.url.expose(), "smtp://127.0.0.1:2525");
+        assert_eq!(smtp.from.name.as_deref(), Some("Kundeservice Ærø"));
+        assert_eq!(smtp.from.email.to_string(), "crm@example.com");
+        assert_eq!(smtp.timeout, Duration::from_secs(30));
+
+        let tls = settings(&[
+            ("SMTP_URL", "smtps://user:secret@mail.example.com:465"),
+            ("SMTP_FROM", "crm@example.com"),
+            ("SMTP_TIMEOUT_SECS", "5"),
+        ])
+        .unwrap()
+        .smtp
+        .unwrap();
+        assert_eq!(tls.timeout, Duration::from_secs(5));
+        let starttls =
+            settings(&[("SMTP_URL", "smtp://mail.example.com:587?tls=required"), ("SMTP_FROM", "a@b.c")]);
+        assert!(starttls.unwrap().smtp.is_some());
+    }
+
+    #[test]
+    fn the_smtp_password_is_not_shown_by_debug() {
+        let s = settings(&[("SMTP_URL", "smtps://user:secret@mail.example.com:465"), ("SMTP_FROM", "a@b.c")])
+            .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("smtps://***@mail.example.com:465"), "{shown}");
+    }
+
+    #[test]
+    fn invalid_smtp_settings_are_refused_with_the_variable_named() {
+        let url = ("SMTP_URL", "smtp://127.0.0.1:2525");
+        let from = ("SMTP_FROM", "CRM <crm@example.com>");
+        for (vars, name) in [
+            (vec![url], "SMTP_FROM"),
+            (vec![url, ("SMTP_FROM", "CRM <not an address>")], "SMTP_FROM"),
+            (vec![url, ("SMTP_FROM", "crm.example.com")], "SMTP_FROM"),
+            (vec![("SMTP_URL", "http://mail.example.com"), from], "SMTP_URL"),
+            (vec![("SMTP_URL", "smtp://mail.example.com?tls=sometimes"), from], "SMTP_URL"),
+            (vec![("SMTP_URL", "mail.example.com:25"), from], "SMTP_URL"),
+            (vec![url, from, ("SMTP_TIMEOUT_SECS", "0")], "SMTP_TIMEOUT_SECS"),
+            (vec![("SMTP_TIMEOUT_SECS", "soon")], "SMTP_TIMEOUT_SECS"),
+        ] {
+            let err = settings(&vars).unwrap_err();
+            assert!(err.starts_with(&format!("{name}: ")), "{vars:?}: {err}");
+            assert!(!err.contains('\n'), "{err}");
         }
     }
 }

@@ -14,6 +14,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
 use crate::db::{self, Pool};
+use crate::delivery::mail::Mailer;
+use crate::delivery::worker::Worker;
 use crate::delivery::Wakeup;
 use crate::error::{self, ApiError};
 use crate::http::idempotency;
@@ -48,11 +50,21 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr().context("the listener has no address")?.port();
 
+        // Each server process drains the delivery outbox on a thread of its own; replicas share
+        // the work row by row (see `delivery::worker`).
+        let deliveries = Arc::new(Wakeup::default());
+        let mailer =
+            settings.smtp.as_ref().map(Mailer::from_settings).transpose().map_err(anyhow::Error::msg)?;
+        if settings.delivery.enabled {
+            Worker::new(pool.clone(), mailer, settings.delivery, deliveries.clone())
+                .spawn()
+                .context("cannot start the delivery worker")?;
+        }
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             admin_key_hash: settings.admin_key.as_deref().map(api_keys::key::hash_key),
             settings: Arc::new(settings.clone()),
-            deliveries: Arc::new(Wakeup::default()),
+            deliveries,
         });
         let openapi = openapi::document();
         let mut server = HttpServer::new(move || {

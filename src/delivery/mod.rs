@@ -2,7 +2,9 @@
 //! transaction (`entry_deliveries` rows with a due time), and the worker inside each server
 //! process that drains it after commit.
 
+pub mod mail;
 pub mod outbox;
+pub mod worker;
 
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;

@@ -17,7 +17,7 @@ use crm_segments::db::schema::{
 /// An entry document row: attachment version, line document, kind, contact name.
 type Frozen = (Option<i64>, Option<i64>, String, Option<String>);
 
-async fn seed(app: &TestApp) -> (i64, i64) {
+pub async fn seed(app: &TestApp) -> (i64, i64) {
     create_template(app, "LTR").await;
     let en = assert_json(upload_raw(app, "LTR", "language_code=en", Some(DOCX), letter()).await, 201).await;
     let nb_body = b"<p>Hei {{ contact_name }}</p>".to_vec();
@@ -33,7 +33,7 @@ async fn seed(app: &TestApp) -> (i64, i64) {
     (en["id"].as_i64().unwrap(), nb["id"].as_i64().unwrap())
 }
 
-async fn segment(app: &TestApp, header: Value) -> i64 {
+pub async fn segment(app: &TestApp, header: Value) -> i64 {
     let mut body = json!({"description": "Letters", "interaction_template_code": "LTR"});
     body.as_object_mut().unwrap().extend(header.as_object().unwrap().clone());
     let id = assert_json(app.post("/v1/segments", &body).await, 201).await["id"].as_i64().unwrap();
@@ -45,7 +45,7 @@ async fn segment(app: &TestApp, header: Value) -> i64 {
     id
 }
 
-async fn lines(app: &TestApp, segment: i64) -> Vec<Value> {
+pub async fn lines(app: &TestApp, segment: i64) -> Vec<Value> {
     let page = assert_json(app.get(&format!("/v1/segments/{segment}/lines")).await, 200).await;
     page["items"].as_array().unwrap().clone()
 }
@@ -60,7 +60,7 @@ fn choices(lines: &[Value]) -> Vec<(Value, Value, Value)> {
         .collect()
 }
 
-async fn put_document(
+pub async fn put_document(
     app: &TestApp,
     segment: i64,
     line: i64,
@@ -186,115 +186,134 @@ db_test!(bad_line_documents_are_refused_and_nothing_is_stored, |app| {
         .await;
 });
 
-db_test!(delivering_needs_a_document_fit_for_each_line_and_queues_every_one, |app| {
-    seed(&app).await;
-    // Email without attachment: A's nb document is HTML (fine), B's and C's default is Word
-    // (no email body). A hard-copy line with an HTML document cannot be printed; a line in a
-    // language without document has nothing to deliver.
-    let id = segment(&app, json!({"correspondence_type": "email"})).await;
-    let l = lines(&app, id).await;
-    let (a, b, c) =
-        (l[0]["id"].as_i64().unwrap(), l[1]["id"].as_i64().unwrap(), l[2]["id"].as_i64().unwrap());
-    let patch = |line: i64, body: Value| {
-        let app = &app;
-        async move { assert_json(app.patch(&format!("/v1/segments/{id}/lines/{line}"), &body).await, 200).await }
-    };
-    patch(a, json!({"correspondence_type": "hard_copy"})).await;
-    patch(c, json!({"language_code": "fr"})).await;
-    let problem = assert_problem(
-        app.post(&format!("/v1/segments/{id}/log"), &json!({"deliver": true})).await,
-        422,
-        "segment-not-loggable",
-    )
-    .await;
-    let faults: Vec<(String, String)> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
-        .collect();
-    assert_eq!(
-        faults,
-        [
-            (format!("lines/{a}"), "no_letter".to_owned()),
-            (format!("lines/{b}"), "no_email_body".to_owned()),
-            (format!("lines/{c}"), "no_document".to_owned()),
-        ],
-        "{problem}"
-    );
-    let (docs, queued): (i64, i64) = (
-        entry_documents::table.count().get_result(&mut *app.conn()).unwrap(),
-        entry_deliveries::table.count().get_result(&mut *app.conn()).unwrap(),
-    );
-    assert_eq!((docs, queued), (0, 0));
-    // Fixed: A gets a Word letter of her own, the segment sends Word as attachment, C speaks nb.
-    assert_json(put_document(&app, id, a, DOCX, letter()).await, 201).await;
-    assert_json(app.patch(&format!("/v1/segments/{id}"), &json!({"send_as_attachment": true})).await, 200)
+// No worker: the test reads the outbox as logging left it.
+db_test!(
+    delivering_needs_a_document_fit_for_each_line_and_queues_every_one,
+    settings = |s| s.delivery.enabled = false,
+    |app| {
+        seed(&app).await;
+        // Email without attachment: A's nb document is HTML (fine), B's and C's default is Word
+        // (no email body). A hard-copy line with an HTML document cannot be printed; a line in a
+        // language without document has nothing to deliver.
+        let id = segment(&app, json!({"correspondence_type": "email"})).await;
+        let l = lines(&app, id).await;
+        let (a, b, c) =
+            (l[0]["id"].as_i64().unwrap(), l[1]["id"].as_i64().unwrap(), l[2]["id"].as_i64().unwrap());
+        let patch = |line: i64, body: Value| {
+            let app = &app;
+            async move {
+                assert_json(app.patch(&format!("/v1/segments/{id}/lines/{line}"), &body).await, 200).await
+            }
+        };
+        patch(a, json!({"correspondence_type": "hard_copy"})).await;
+        patch(c, json!({"language_code": "fr"})).await;
+        let problem = assert_problem(
+            app.post(&format!("/v1/segments/{id}/log"), &json!({"deliver": true})).await,
+            422,
+            "segment-not-loggable",
+        )
         .await;
-    patch(c, json!({"language_code": "nb"})).await;
-    let logged =
-        assert_json(app.post(&format!("/v1/segments/{id}/log"), &json!({"deliver": true})).await, 201).await;
-    let logged_id = logged["logged_segment"]["id"].as_i64().unwrap();
-    let entries = assert_json(app.get(&format!("/v1/logged-segments/{logged_id}/entries")).await, 200).await;
-    let entries = entries["items"].as_array().unwrap();
-    assert!(entries.iter().all(|e| e["delivery_status"] == "pending"), "{entries:?}");
-    let frozen: Vec<Frozen> = entry_documents::table
-        .order(entry_documents::entry_id)
-        .select((
-            entry_documents::attachment_id,
-            entry_documents::line_document_id,
-            entry_documents::kind,
-            entry_documents::contact_name,
-        ))
-        .load(&mut *app.conn())
-        .unwrap();
-    assert_eq!(frozen.len(), 3);
-    assert!(frozen[0].0.is_none() && frozen[0].1.is_some(), "A's own document: {frozen:?}");
-    assert_eq!((frozen[1].2.as_str(), frozen[2].2.as_str()), ("docx", "html"));
-    assert_eq!(frozen[2].3.as_deref(), Some("Chris"));
-    let queued: i64 = entry_deliveries::table.count().get_result(&mut *app.conn()).unwrap();
-    assert_eq!(queued, 3);
-    // Only a failed delivery can be resent; then it is pending and due again, attempts afresh.
-    let first = entries[0]["id"].as_i64().unwrap();
-    let resend = format!("/v1/interaction-log-entries/{first}/resend");
-    assert_problem(app.post(&resend, &json!({})).await, 409, "entry-not-failed").await;
-    diesel::update(interaction_log_entries::table.find(first))
-        .set(interaction_log_entries::delivery_status.eq("failed"))
-        .execute(&mut *app.conn())
-        .unwrap();
-    diesel::update(entry_deliveries::table.find(first))
-        .set((
-            entry_deliveries::attempts.eq(5_i64),
-            entry_deliveries::last_error.eq("451 try later"),
-            entry_deliveries::due_at.eq(None::<chrono::NaiveDateTime>),
-        ))
-        .execute(&mut *app.conn())
-        .unwrap();
-    let failed = assert_json(app.get(&format!("/v1/interaction-log-entries/{first}")).await, 200).await;
-    assert_eq!(
-        (
-            failed["delivery_status"].clone(),
-            failed["delivery_attempts"].clone(),
-            failed["delivery_error"].clone()
-        ),
-        (json!("failed"), json!(5), json!("451 try later"))
-    );
-    let requeued = assert_json(app.post(&resend, &json!({})).await, 202).await;
-    assert_eq!(
-        (
-            requeued["delivery_status"].clone(),
-            requeued["delivery_attempts"].clone(),
-            requeued["delivery_error"].clone()
-        ),
-        (json!("pending"), json!(0), Value::Null)
-    );
-    assert_eq!(requeued["has_document"], true);
-    let due: Option<chrono::NaiveDateTime> =
-        entry_deliveries::table.find(first).select(entry_deliveries::due_at).first(&mut *app.conn()).unwrap();
-    assert!(due.is_some());
-    assert_problem(app.post("/v1/interaction-log-entries/999999/resend", &json!({})).await, 404, "not-found")
+        let faults: Vec<(String, String)> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["field"].as_str().unwrap().to_owned(), e["code"].as_str().unwrap().to_owned()))
+            .collect();
+        assert_eq!(
+            faults,
+            [
+                (format!("lines/{a}"), "no_letter".to_owned()),
+                (format!("lines/{b}"), "no_email_body".to_owned()),
+                (format!("lines/{c}"), "no_document".to_owned()),
+            ],
+            "{problem}"
+        );
+        let (docs, queued): (i64, i64) = (
+            entry_documents::table.count().get_result(&mut *app.conn()).unwrap(),
+            entry_deliveries::table.count().get_result(&mut *app.conn()).unwrap(),
+        );
+        assert_eq!((docs, queued), (0, 0));
+        // Fixed: A gets a Word letter of her own, the segment sends Word as attachment, C speaks nb.
+        assert_json(put_document(&app, id, a, DOCX, letter()).await, 201).await;
+        assert_json(
+            app.patch(&format!("/v1/segments/{id}"), &json!({"send_as_attachment": true})).await,
+            200,
+        )
         .await;
-});
+        patch(c, json!({"language_code": "nb"})).await;
+        let logged =
+            assert_json(app.post(&format!("/v1/segments/{id}/log"), &json!({"deliver": true})).await, 201)
+                .await;
+        let logged_id = logged["logged_segment"]["id"].as_i64().unwrap();
+        let entries =
+            assert_json(app.get(&format!("/v1/logged-segments/{logged_id}/entries")).await, 200).await;
+        let entries = entries["items"].as_array().unwrap();
+        assert!(entries.iter().all(|e| e["delivery_status"] == "pending"), "{entries:?}");
+        let frozen: Vec<Frozen> = entry_documents::table
+            .order(entry_documents::entry_id)
+            .select((
+                entry_documents::attachment_id,
+                entry_documents::line_document_id,
+                entry_documents::kind,
+                entry_documents::contact_name,
+            ))
+            .load(&mut *app.conn())
+            .unwrap();
+        assert_eq!(frozen.len(), 3);
+        assert!(frozen[0].0.is_none() && frozen[0].1.is_some(), "A's own document: {frozen:?}");
+        assert_eq!((frozen[1].2.as_str(), frozen[2].2.as_str()), ("docx", "html"));
+        assert_eq!(frozen[2].3.as_deref(), Some("Chris"));
+        let queued: i64 = entry_deliveries::table.count().get_result(&mut *app.conn()).unwrap();
+        assert_eq!(queued, 3);
+        // Only a failed delivery can be resent; then it is pending and due again, attempts afresh.
+        let first = entries[0]["id"].as_i64().unwrap();
+        let resend = format!("/v1/interaction-log-entries/{first}/resend");
+        assert_problem(app.post(&resend, &json!({})).await, 409, "entry-not-failed").await;
+        diesel::update(interaction_log_entries::table.find(first))
+            .set(interaction_log_entries::delivery_status.eq("failed"))
+            .execute(&mut *app.conn())
+            .unwrap();
+        diesel::update(entry_deliveries::table.find(first))
+            .set((
+                entry_deliveries::attempts.eq(5_i64),
+                entry_deliveries::last_error.eq("451 try later"),
+                entry_deliveries::due_at.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(&mut *app.conn())
+            .unwrap();
+        let failed = assert_json(app.get(&format!("/v1/interaction-log-entries/{first}")).await, 200).await;
+        assert_eq!(
+            (
+                failed["delivery_status"].clone(),
+                failed["delivery_attempts"].clone(),
+                failed["delivery_error"].clone()
+            ),
+            (json!("failed"), json!(5), json!("451 try later"))
+        );
+        let requeued = assert_json(app.post(&resend, &json!({})).await, 202).await;
+        assert_eq!(
+            (
+                requeued["delivery_status"].clone(),
+                requeued["delivery_attempts"].clone(),
+                requeued["delivery_error"].clone()
+            ),
+            (json!("pending"), json!(0), Value::Null)
+        );
+        assert_eq!(requeued["has_document"], true);
+        let due: Option<chrono::NaiveDateTime> = entry_deliveries::table
+            .find(first)
+            .select(entry_deliveries::due_at)
+            .first(&mut *app.conn())
+            .unwrap();
+        assert!(due.is_some());
+        assert_problem(
+            app.post("/v1/interaction-log-entries/999999/resend", &json!({})).await,
+            404,
+            "not-found",
+        )
+        .await;
+    }
+);
 
 /// The text of `word/document.xml` in a Word package.
 fn document_xml(docx: &[u8]) -> String {

@@ -3,6 +3,8 @@
 
 #[allow(dead_code)] // not every helper is used by every milestone
 mod helpers;
+#[allow(dead_code)] // the delivery tests will use all of it
+mod smtp;
 
 mod attachments;
 mod cli;
@@ -10,10 +12,12 @@ mod code_tables;
 mod contacts;
 mod criteria;
 mod criteria_properties;
+mod delivery;
 mod documents;
 mod foundation;
 mod idempotency;
 mod logging;
+mod mail;
 mod merge;
 mod openapi;
 mod segments;
