@@ -212,3 +212,91 @@ async fn two_server_processes_send_each_message_once() {
     ids.dedup();
     assert_eq!(ids.len(), 300, "every Message-ID once");
 }
+
+/// A segment of `n` contacts with an address, template LTR's nb HTML body, correspondence email.
+async fn mailing(app: &TestApp, n: usize) -> i64 {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let items: Vec<Value> = chunk
+            .iter()
+            .map(|i| {
+                json!({"no": format!("M{i:05}"), "type": "person", "name": format!("Mottaker {i}"),
+                "language_code": "nb", "email": format!("m{i}@example.no")})
+            })
+            .collect();
+        assert_json(app.post("/v1/contacts/bulk", &json!({"items": items})).await, 200).await;
+    }
+    let body =
+        json!({"description": "Many", "interaction_template_code": "LTR", "correspondence_type": "email"});
+    let id = assert_json(app.post("/v1/segments", &body).await, 201).await["id"].as_i64().unwrap();
+    let nos: Vec<String> = (0..n).map(|i| format!("M{i:05}")).collect();
+    assert_json(app.post(&format!("/v1/segments/{id}/lines"), &json!({"contact_nos": nos})).await, 201).await;
+    id
+}
+
+/// Kills the only delivering process with SIGKILL while it sends 2,000 emails and starts
+/// another: every entry ends `sent`, every message arrived, and none twice but those of the
+/// batch in flight at the kill (at most `DELIVERY_BATCH`).
+async fn a_killed_worker_resumes_without_losing_or_repeating_more_than_a_batch(db: Db) {
+    const MESSAGES: usize = 2000;
+    const BATCH: usize = 50;
+    let Some(sink) = SmtpSink::start() else { return };
+    // The test's own app only logs: its worker is off.
+    let Some(app) = TestApp::try_spawn_with(db, |s| s.delivery.enabled = false).await else { return };
+    seed(&app).await;
+    let segment = mailing(&app, MESSAGES).await;
+    let url = sink.url();
+    let batch = BATCH.to_string();
+    let env = [
+        ("SMTP_URL", url.as_str()),
+        ("SMTP_FROM", "crm@example.com"),
+        ("DELIVERY_POLL_MS", "50"),
+        ("DELIVERY_BATCH", batch.as_str()),
+    ];
+    let mut first = SecondServer::start_with(&app, &env).await;
+    let logged = log_and_deliver(&app, segment).await;
+    // Killed mid-way, at a moment the test does not choose beyond "some sent, not all".
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sink.messages().len() < MESSAGES / 4 {
+        assert!(Instant::now() < deadline, "the first server sent too little");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+    let at_kill = sink.messages().len();
+    assert!(at_kill < MESSAGES, "the kill came after every message was sent");
+    let _second = SecondServer::start_with(&app, &env).await;
+    let count = |status: &'static str| {
+        let path = format!(
+            "/v1/interaction-log-entries?logged_segment_id={logged}&delivery_status={status}&limit=1"
+        );
+        let app = &app;
+        async move { assert_json(app.get(&path).await, 200).await["items"].as_array().unwrap().len() }
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count("pending").await > 0 {
+        assert!(Instant::now() < deadline, "deliveries still pending after the restart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(count("failed").await, 0);
+    sink.wait_for(MESSAGES, Duration::from_secs(30));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for message in sink.messages() {
+        *counts.entry(message["message_id"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    assert_eq!(counts.len(), MESSAGES, "every entry's message arrived");
+    let repeated = counts.values().filter(|&&n| n > 1).count();
+    assert!(counts.values().all(|&n| n <= 2), "none more than twice");
+    assert!(repeated <= BATCH, "{repeated} messages arrived twice; at most a batch ({BATCH}) may");
+    eprintln!("killed after {at_kill} messages; {repeated} sent again after the restart");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_resumes_on_sqlite() {
+    a_killed_worker_resumes_without_losing_or_repeating_more_than_a_batch(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
+async fn a_killed_worker_resumes_on_postgres() {
+    a_killed_worker_resumes_without_losing_or_repeating_more_than_a_batch(Db::Postgres).await;
+}
