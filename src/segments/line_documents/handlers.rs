@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::model::LineDocumentResponse;
+use super::model::{LineDocumentForm, LineDocumentResponse};
 use super::repo;
 use crate::auth::{Caller, Write};
 use crate::db;
@@ -10,7 +10,7 @@ use crate::error::{ApiResult, Problem};
 use crate::http::upload;
 use crate::state::AppState;
 use crate::templates::attachments::model::{
-    AttachmentForm, DocumentFile, UploadInput, UploadParams, UploadTarget,
+    DocumentFile, DocumentText, UploadInput, UploadParams, UploadTarget,
 };
 
 /// Gives one line its own document, replacing the template's for that contact only.
@@ -23,13 +23,14 @@ replaces it for this contact whatever the line's language; DELETE goes back to t
 The same checks as a template upload apply (413, 415, `invalid-docx`, `docx-too-large`, \
 `invalid-utf8`, `invalid-template`, and with `strict=true` `unknown-merge-fields`).",
     params(("id" = i64, Path, description = "The segment's id"), ("line_id" = i64, Path, description = "The line's id"),
-        ("file_name" = Option<String>, Query, description = "The file name (default `document.docx`, `.html` or `.txt`)"),
+        ("file_name" = Option<String>, Query, max_length = 255, pattern = r#"^[^\x00-\x1f"]+$"#,
+            description = "The file name (default `document.docx`, `.html` or `.txt`)"),
         ("strict" = Option<bool>, Query, description = "Refuse unknown merge fields (422)")),
     request_body(description = "The document, raw or as a form", content(
         (DocumentFile = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-        (String = "text/html"),
-        (String = "text/plain"),
-        (AttachmentForm = "multipart/form-data"))),
+        (DocumentText = "text/html"),
+        (DocumentText = "text/plain"),
+        (LineDocumentForm = "multipart/form-data"))),
     responses(
         (status = 200, description = "The line's document, replacing the one it had", body = LineDocumentResponse),
         (status = 201, description = "The line's document (it had none)", body = LineDocumentResponse),

@@ -16,7 +16,7 @@ use self::handlers as h;
 #[derive(OpenApi)]
 #[openapi(
     paths(h::put_line_document, h::delete_line_document),
-    components(schemas(model::LineDocumentResponse))
+    components(schemas(model::LineDocumentResponse, model::LineDocumentForm))
 )]
 pub struct LineDocumentsApi;
 

@@ -25,6 +25,18 @@ pub struct LineDocument {
     pub created_at: NaiveDateTime,
 }
 
+/// A `multipart/form-data` upload of a line's document.
+#[derive(ToSchema)]
+pub struct LineDocumentForm {
+    /// The document; its part's `Content-Type` names its kind (or, without one, the file name's
+    /// extension: `.docx`, `.html`, `.htm`, `.txt`).
+    #[schema(value_type = String, format = Binary, min_length = 1)]
+    pub file: Vec<u8>,
+    /// Overrides the file part's file name.
+    #[schema(max_length = 255, pattern = r#"^[^\x00-\x1f"]+$"#)]
+    pub file_name: Option<String>,
+}
+
 /// A line's own document.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LineDocumentResponse {

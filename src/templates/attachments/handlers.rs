@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::model::{
     AttachmentForm, AttachmentList, AttachmentListParams, AttachmentPath, AttachmentResponse,
-    AttachmentsPath, DocumentFile, UploadInput, UploadParams, UploadTarget,
+    AttachmentsPath, DocumentFile, DocumentText, UploadInput, UploadParams, UploadTarget,
 };
 use super::repo;
 use crate::auth::{Admin, Caller, Read};
@@ -63,8 +63,8 @@ with `strict=true` unknown fields are a 422 (`unknown-merge-fields`) naming each
     params(AttachmentsPath, UploadParams),
     request_body(description = "The document, raw or as a form", content(
         (DocumentFile = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-        (String = "text/html"),
-        (String = "text/plain"),
+        (DocumentText = "text/html"),
+        (DocumentText = "text/plain"),
         (AttachmentForm = "multipart/form-data"))),
     responses(
         (status = 201, description = "The stored document (the new current version)", body = AttachmentResponse,

@@ -24,6 +24,7 @@ use self::handlers as h;
         model::AttachmentList,
         model::AttachmentForm,
         model::DocumentFile,
+        model::DocumentText,
         crate::domain::DocumentKind,
     ))
 )]

@@ -5,6 +5,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::template_attachments;
@@ -248,11 +250,13 @@ pub struct AttachmentPath {
 pub struct UploadParams {
     /// The language of the document (required, at most 10 characters): a template has at most
     /// one current document per language.
+    #[param(max_length = 10, pattern = r"^[^\s/]+$")]
     pub language_code: Option<String>,
     /// Make this document the template's default (the one used for a language without its
     /// own). The template's first document is its default whatever this says.
     pub default: Option<bool>,
     /// The file name downloads give (default `document.docx`, `.html` or `.txt`).
+    #[param(max_length = 255, pattern = r#"^[^\x00-\x1f"]+$"#)]
     pub file_name: Option<String>,
     /// Refuse the document (422 `unknown-merge-fields`) when it uses unknown merge fields.
     pub strict: Option<bool>,
@@ -269,23 +273,47 @@ pub struct AttachmentListParams {
     pub cursor: Option<String>,
 }
 
-/// The file of an upload, as the body's bytes (a schema only: uploads are read from the stream).
-#[derive(ToSchema)]
-#[schema(value_type = String, format = Binary)]
-pub struct DocumentFile(#[allow(dead_code)] Vec<u8>);
+/// The file of an upload, as the body's bytes (a schema only: uploads are read from the
+/// stream): a binary string, never empty.
+pub struct DocumentFile;
+
+impl utoipa::PartialSchema for DocumentFile {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .min_length(Some(1))
+            .into()
+    }
+}
+
+impl ToSchema for DocumentFile {}
+
+/// An HTML or text document uploaded as the body (a schema only): never empty.
+pub struct DocumentText;
+
+impl utoipa::PartialSchema for DocumentText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).into()
+    }
+}
+
+impl ToSchema for DocumentText {}
 
 /// A `multipart/form-data` upload.
 #[derive(ToSchema)]
 pub struct AttachmentForm {
     /// The document; its part's `Content-Type` names its kind (or, without one, the file name's
     /// extension: `.docx`, `.html`, `.htm`, `.txt`), and its file name is kept for downloads.
-    #[schema(value_type = String, format = Binary)]
+    #[schema(value_type = String, format = Binary, min_length = 1)]
     pub file: Vec<u8>,
     /// The language of the document (required unless given in the query).
+    #[schema(max_length = 10, pattern = r"^[^\s/]+$")]
     pub language_code: Option<String>,
     /// `true` makes the document the template's default.
     pub default: Option<bool>,
     /// Overrides the file part's file name.
+    #[schema(max_length = 255, pattern = r#"^[^\x00-\x1f"]+$"#)]
     pub file_name: Option<String>,
 }
 
