@@ -423,3 +423,19 @@ db_test!(previews_merge_each_line_and_logged_documents_stay_the_same_bytes, |app
     assert_eq!(letters.len(), 1);
     assert_eq!((letters[0].0.as_str(), &letters[0].1), ("00001-B.docx", &first.to_vec()));
 });
+
+db_test!(
+    a_line_document_past_the_limit_is_413_and_nothing_is_stored,
+    settings = |s| s.attachment_max_bytes = 2048,
+    |app| {
+        seed(&app).await;
+        let id = segment(&app, json!({})).await;
+        let a = lines(&app, id).await[0]["id"].as_i64().unwrap();
+        let big = "x".repeat(4096).into_bytes();
+        assert_problem(put_document(&app, id, a, "text/plain", big).await, 413, "payload-too-large").await;
+        let stored: i64 = segment_line_documents::table.count().get_result(&mut *app.conn()).unwrap();
+        assert_eq!(stored, 0);
+        assert_json(put_document(&app, id, a, "text/plain", b"small {{ contact_name }}".to_vec()).await, 201)
+            .await;
+    }
+);
