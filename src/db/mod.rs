@@ -162,13 +162,35 @@ pub fn build_pool(backend: &Backend, size: u32) -> anyhow::Result<Pool> {
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
-/// Runs the pending migrations of the connection's backend; answers how many ran.
+/// The PostgreSQL advisory lock key that migrations run under ("crm-segm" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6372_6d2d_7365_676d;
+
+/// Runs the pending migrations of the connection's backend; answers how many ran. On
+/// PostgreSQL replicas starting at the same moment take turns under a session advisory lock:
+/// without it two of them create the same tables at once and one fails; the later ones find
+/// nothing pending. SQLite serves one process.
 pub fn run_migrations(conn: &mut Conn) -> anyhow::Result<usize> {
-    let result = match conn {
-        Conn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
-        Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    use diesel::RunQueryDsl;
+    let ran = match conn {
+        Conn::Postgresql(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .execute(c)
+                .context("cannot take the migration lock")?;
+            let ran = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+            // Released also when the connection closes, so a failure cannot leave it held.
+            let unlocked =
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(c);
+            let ran = ran.map_err(anyhow::Error::from_boxed).context("migration failed")?;
+            unlocked.context("cannot release the migration lock")?;
+            ran
+        }
+        Conn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(anyhow::Error::from_boxed)
+            .context("migration failed")?,
     };
-    result.map_err(anyhow::Error::from_boxed).context("migration failed")
+    Ok(ran)
 }
 
 /// Runs database work on the blocking pool, keeping the request's tracing span.

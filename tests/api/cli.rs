@@ -73,3 +73,61 @@ fn a_startup_failure_prints_its_whole_cause_chain() {
     assert!(stderr.contains("cannot connect to sqlite: file is not a database"), "{stderr}");
     assert!(!stderr.contains("has been logged"), "{stderr}");
 }
+
+/// Replicas starting at the same moment on a fresh PostgreSQL database: migrations run once,
+/// under an advisory lock, and every replica serves.
+#[test]
+#[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
+fn replicas_starting_together_on_a_fresh_database_all_serve() {
+    let Some(database) = crate::helpers::FreshPostgres::create() else { return };
+    let ports: Vec<u16> = (0..3)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
+        .collect();
+    /// Killed when dropped, also when the test fails half-way.
+    struct Replica(std::process::Child);
+    impl Drop for Replica {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut replicas: Vec<Replica> = ports
+        .iter()
+        .map(|port| {
+            binary()
+                .arg("serve")
+                .env("DATABASE_URL", &database.url)
+                .env("BIND", format!("127.0.0.1:{port}"))
+                .env("CRM_ADMIN_KEY", "replica-admin-key-0123456789")
+                .env("LOG_LEVEL", "error")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .map(Replica)
+                .unwrap()
+        })
+        .collect();
+    let ready = |port: u16| {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut stream| {
+            use std::io::{Read, Write};
+            let request =
+                format!("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            stream.write_all(request.as_bytes()).is_ok()
+                && stream.read_to_string(&mut answer).is_ok()
+                && answer.starts_with("HTTP/1.1 200")
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut serving = vec![false; ports.len()];
+    while serving.iter().any(|s| !s) && std::time::Instant::now() < deadline {
+        for (i, replica) in replicas.iter_mut().enumerate() {
+            if let Ok(Some(status)) = replica.0.try_wait() {
+                panic!("replica {i} exited with {status} (see its stderr above)");
+            }
+            serving[i] = serving[i] || ready(ports[i]);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(replicas);
+    assert!(serving.iter().all(|s| *s), "replicas serving: {serving:?}");
+}

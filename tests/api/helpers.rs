@@ -113,6 +113,33 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// An empty PostgreSQL database (no migrations run), dropped when this is.
+pub struct FreshPostgres {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl FreshPostgres {
+    /// None when PostgreSQL is not configured outside CI.
+    pub fn create() -> Option<FreshPostgres> {
+        let admin_url = postgres_admin_url()?;
+        let name = unique_name();
+        let mut conn = PgConnection::establish(&admin_url).expect("cannot connect to TEST_DATABASE_URL");
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create database");
+        Some(FreshPostgres { url: with_database(&admin_url, &name), admin_url, name })
+    }
+}
+
+impl Drop for FreshPostgres {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                .execute(&mut conn);
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn(db: Db) -> TestApp {
         Self::try_spawn(db).await.expect("the database for this test is not configured")
