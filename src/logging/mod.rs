@@ -65,6 +65,9 @@ pub(crate) fn lines_joined(sql: &mut SqlBuilder, segment_id: i64, joins: impl Fn
 /// value as it is now. An entry's document is rendered from this row ever after, so it stays the
 /// same bytes whatever changes later. Lines without a document get no row.
 fn freeze_documents(conn: &mut Conn, segment_id: i64, logged_segment_id: i64) -> Result<(), ApiError> {
+    if !has_documents(conn, segment_id)? {
+        return Ok(());
+    }
     let mut sql = SqlBuilder::for_conn(conn);
     sql.sql(
         "INSERT INTO entry_documents (entry_id, attachment_id, line_document_id, kind, send_as_attachment",
@@ -89,6 +92,34 @@ fn freeze_documents(conn: &mut Conn, segment_id: i64, logged_segment_id: i64) ->
     sql.sql(") documents WHERE kind IS NOT NULL");
     sql.execute(conn)?;
     Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
+}
+
+/// Whether any line of the segment can have a document: one of its own, or a template (the
+/// header's or a line's) with documents. A segment without saves the pass over its lines.
+fn has_documents(conn: &mut Conn, segment_id: i64) -> Result<bool, ApiError> {
+    let mut sql = SqlBuilder::for_conn(conn);
+    sql.sql(
+        "SELECT (EXISTS (SELECT 1 FROM segment_lines l JOIN segment_line_documents ld ON ld.segment_line_id = l.id \
+          WHERE l.segment_id = ",
+    );
+    sql.bind(segment_id.into());
+    sql.sql(
+        ") OR EXISTS (SELECT 1 FROM template_current_attachments d JOIN segments s \
+           ON d.interaction_template_code = s.interaction_template_code WHERE s.id = ",
+    );
+    sql.bind(segment_id.into());
+    sql.sql(
+        ") OR EXISTS (SELECT 1 FROM template_current_attachments d WHERE d.interaction_template_code IN \
+          (SELECT l.interaction_template_code FROM segment_lines l WHERE l.segment_id = ",
+    );
+    sql.bind(segment_id.into()).sql(" AND l.interaction_template_code IS NOT NULL))) AS found");
+    Ok(sql.load::<Found>(conn)?.first().is_some_and(|f| f.found))
 }
 
 /// The outbox: one due delivery per entry that logging marked `pending` (email and hard copy).

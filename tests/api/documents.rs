@@ -439,3 +439,20 @@ db_test!(
             .await;
     }
 );
+
+db_test!(a_line_whose_own_template_has_documents_freezes_its_document, |app| {
+    seed(&app).await;
+    create_template(&app, "CALL").await;
+    let id = segment(&app, json!({"interaction_template_code": "CALL"})).await;
+    let l = lines(&app, id).await;
+    assert!(l.iter().all(|line| line["document_kind"].is_null()), "CALL has no documents");
+    let c = l[2]["id"].as_i64().unwrap();
+    let patch = json!({"interaction_template_code": "LTR"});
+    assert_json(app.patch(&format!("/v1/segments/{id}/lines/{c}"), &patch).await, 200).await;
+    let logged = assert_json(app.post(&format!("/v1/segments/{id}/log"), &json!({})).await, 201).await;
+    let logged_id = logged["logged_segment"]["id"].as_i64().unwrap();
+    let entries = assert_json(app.get(&format!("/v1/logged-segments/{logged_id}/entries")).await, 200).await;
+    let has: Vec<bool> =
+        entries["items"].as_array().unwrap().iter().map(|e| e["has_document"].as_bool().unwrap()).collect();
+    assert_eq!(has, [false, false, true]);
+});
