@@ -1,13 +1,16 @@
 //! What the benchmarks share: the raw-SQL connection on either backend, the contacts loaded by
-//! one `INSERT ... SELECT`, the release server as a child process (and its peak memory), the
-//! API client holding the admin key, and a fresh database per run. Each bench uses a part.
+//! one `INSERT ... SELECT`, the release server as a child process (and its peak memory and CPU
+//! time), the API client holding the admin key, a fresh database per run, and the SMTP sink the
+//! tests use (`tests/support/smtp_sink.py`). Each bench uses a part.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use serde_json::{json, Value};
 
@@ -38,6 +41,14 @@ struct Number {
     n: i64,
 }
 
+#[derive(QueryableByName)]
+struct TextPair {
+    #[diesel(sql_type = Text)]
+    a: String,
+    #[diesel(sql_type = Text)]
+    b: String,
+}
+
 impl Raw {
     pub fn batch(&mut self, sql: &str) {
         match self {
@@ -63,6 +74,16 @@ impl Raw {
         }
         .unwrap_or_else(|e| panic!("{e}: {sql}"));
         rows[0].n
+    }
+
+    /// Every row's text columns `a` and `b`.
+    pub fn text_pairs(&mut self, sql: &str) -> Vec<(String, String)> {
+        let rows: Vec<TextPair> = match self {
+            Raw::Pg(c) => diesel::sql_query(sql).load(c),
+            Raw::Sqlite(c) => diesel::sql_query(sql).load(c),
+        }
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+        rows.into_iter().map(|r| (r.a, r.b)).collect()
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -126,6 +147,34 @@ pub fn load_contacts(raw: &mut Raw, total: usize) {
     }
 }
 
+/// Adds `n` lines to segment `segment_id`, inheriting everything from the header: the contacts
+/// neither privacy-blocked nor excluded, in id order, after the first `skip` of them; one raw
+/// `INSERT ... SELECT` (as a criteria add would leave them) and the line count.
+pub fn add_plain_lines(raw: &mut Raw, segment_id: i64, skip: usize, n: usize) {
+    let ts = raw.timestamp(&now());
+    raw.batch(if raw.is_sqlite() { "BEGIN IMMEDIATE" } else { "BEGIN" });
+    let added = raw.execute(&format!(
+        "INSERT INTO segment_lines (segment_id, contact_id, attempt_failed, version, created_at, updated_at) \
+         SELECT {segment_id}, id, FALSE, 1, {ts}, {ts} FROM contacts \
+         WHERE NOT privacy_blocked AND NOT exclude_from_segment ORDER BY id LIMIT {n} OFFSET {skip}"
+    ));
+    assert_eq!(added, n as i64, "not enough contacts for {n} lines");
+    raw.execute(&format!(
+        "UPDATE segments SET no_of_lines = no_of_lines + {n}, version = version + 1, updated_at = {ts} \
+         WHERE id = {segment_id}"
+    ));
+    raw.batch("COMMIT");
+    if !raw.is_sqlite() {
+        // Stands in for autovacuum (off on the benchmark cluster) after a large insert.
+        raw.batch("VACUUM ANALYZE segment_lines");
+    }
+}
+
+/// Contacts enough for `lines` lines: about 2.2 % of them are privacy-blocked or excluded.
+pub fn contacts_for(lines: usize) -> usize {
+    lines + lines / 30 + 1000
+}
+
 pub struct Server {
     child: Child,
     pub port: u16,
@@ -133,16 +182,27 @@ pub struct Server {
 
 impl Server {
     pub fn start(database_url: &str, port: u16) -> Server {
+        Server::start_with(database_url, port, &[])
+    }
+
+    /// Starts the server with more environment (`SMTP_URL`, `DELIVERY_SENDERS`, ...).
+    pub fn start_with(database_url: &str, port: u16, env: &[(&str, String)]) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_crm-segments"))
             .arg("serve")
             .env("DATABASE_URL", database_url)
             .env("BIND", format!("127.0.0.1:{port}"))
             .env("CRM_ADMIN_KEY", ADMIN_KEY)
             .env("LOG_LEVEL", "warn")
+            .envs(env.iter().map(|(name, value)| (name, value)))
             .stdout(Stdio::null())
             .spawn()
             .expect("start the server");
         Server { child, port }
+    }
+
+    /// CPU time (user and system, all threads) the server has used so far.
+    pub fn cpu(&self) -> Duration {
+        cpu_time(self.child.id())
     }
 
     /// Peak resident memory of the server process (VmHWM), in MB.
@@ -167,6 +227,17 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time (user and system, all threads) process `pid` has used so far; zero if unreadable.
+pub fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+    // USER_HZ is 100 on every Linux this runs on.
+    Duration::from_millis(ticks * 10)
 }
 
 /// The API side: a client holding the admin key.
@@ -205,6 +276,39 @@ impl Api {
         let elapsed = started.elapsed();
         assert!(status.is_success(), "POST {path}: {status} {answer}");
         (answer, elapsed)
+    }
+
+    /// POSTs `bytes` as the raw body with `content_type` and answers the JSON answer.
+    pub async fn post_bytes(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> Value {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_KEY)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "POST {path}: {status} {answer}");
+        answer
+    }
+
+    /// GETs `path`: the whole body and the time to its last byte.
+    pub async fn get_bytes(&self, path: &str) -> (Vec<u8>, Duration) {
+        let started = Instant::now();
+        let response =
+            self.client.get(format!("{}{path}", self.base)).bearer_auth(ADMIN_KEY).send().await.unwrap();
+        let status = response.status();
+        let body = response.bytes().await.unwrap().to_vec();
+        let elapsed = started.elapsed();
+        assert!(status.is_success(), "GET {path}: {status} {}", String::from_utf8_lossy(&body));
+        (body, elapsed)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        serde_json::from_slice(&self.get_bytes(path).await.0).unwrap()
     }
 
     pub async fn create_segment(&self, description: &str) -> i64 {
@@ -270,6 +374,92 @@ pub fn drop_postgres_database(admin: &mut PgConnection, name: &str, url: &str) {
     } else {
         diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin).unwrap();
     }
+}
+
+/// The SMTP sink the tests use (`tests/support/smtp_sink.py`, aiosmtpd) on a free port, writing
+/// one JSON line per message it accepts; killed and its files removed on drop.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl SmtpSink {
+    /// Starts a sink whose files live under the temporary directory as `{name}_{pid}`.
+    pub fn start(name: &str) -> SmtpSink {
+        let python = python_with_aiosmtpd();
+        let dir = std::env::temp_dir().join(format!("{name}_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new(&python)
+            .arg(script)
+            .args(["--port", "0", "--out"])
+            .arg(dir.join("messages.jsonl"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let Some(port) = line.trim().strip_prefix("LISTENING ").and_then(|p| p.parse().ok()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the SMTP sink did not start: it printed {line:?}");
+        };
+        SmtpSink { child, port, dir }
+    }
+
+    /// The URL to give `SMTP_URL`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// CPU time the sink has used so far.
+    pub fn cpu(&self) -> Duration {
+        cpu_time(self.child.id())
+    }
+
+    /// The Message-ID of every message received so far (complete lines only), oldest first.
+    pub fn message_ids(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.join("messages.jsonl")).unwrap_or_default();
+        text.split_inclusive('\n')
+            .filter(|line| line.ends_with('\n'))
+            .map(|line| {
+                let message: Value = serde_json::from_str(line).unwrap();
+                message["message_id"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `CRM_TEST_PYTHON`, else the venv `.ci/setup-python` makes, else `python3`: the first that
+/// imports aiosmtpd, as the tests look for it.
+fn python_with_aiosmtpd() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-venv/bin/python");
+    let candidates = match std::env::var_os("CRM_TEST_PYTHON").filter(|p| !p.is_empty()) {
+        Some(named) => vec![PathBuf::from(named)],
+        None => vec![venv, PathBuf::from("python3")],
+    };
+    candidates
+        .into_iter()
+        .find(|python| {
+            Command::new(python)
+                .args(["-c", "import aiosmtpd"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .expect("no Python with aiosmtpd for the SMTP sink: run `bash .ci/setup-python`")
 }
 
 pub fn ms(d: Duration) -> f64 {
