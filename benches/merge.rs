@@ -6,7 +6,7 @@
 //! this process and with the same zip crate and entry options as `merge::write_zip`: the same
 //! number of unmerged copies of the letter zipped stored (what the server does with .docx
 //! entries, and the baseline the ratio uses) and deflated, and the merge engine alone
-//! (`merge_docx` per contact, stored), which tells the engine's share from the database's and
+//! (`DocxTemplate::merge` per contact, stored), which tells the engine's share from the database's and
 //! HTTP's. Every zip is opened and checked: one entry per line, in line order, each a package
 //! whose every part reads back (CRCs checked) and whose body holds its contact's name and no
 //! placeholder. SQLite always; PostgreSQL when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`)
@@ -26,7 +26,7 @@ use common::{
     add_plain_lines, contacts_for, drop_postgres_database, drop_sqlite_database, load_contacts, ms,
     postgres_database, postgres_url, sqlite_database, sqlite_raw, Api, Raw, Server,
 };
-use crm_segments::documents::{merge_docx, MergeValues, DOCX_CONTENT_TYPE};
+use crm_segments::documents::{DocxTemplate, MergeValues, DOCX_CONTENT_TYPE};
 
 const TEMPLATE: &str = "BENCH-LETTER";
 const FIXTURE: &str = "tests/fixtures/docx/libreoffice.docx";
@@ -153,12 +153,14 @@ fn in_process(n: usize) -> Vec<Figure> {
     let zip = timed("unmerged copies, deflated (in-process)", &|| zip_of(copies(), deflated()));
     assert_eq!(zip::ZipArchive::new(Cursor::new(&zip)).unwrap().len(), n);
     let merged = || {
+        // As the server does: the template checked and unpacked once, merged per contact.
+        let template = DocxTemplate::new(&letter).unwrap();
         let documents = people.iter().map(|(no, name)| {
             let mut values = MergeValues::new();
             values.set("contact_name", Some(name.clone()));
             values.set("line_subject", Some(SUBJECT.to_owned()));
             values.set("segment_description", Some(DESCRIPTION.to_owned()));
-            (no.clone(), merge_docx(&letter, &values).unwrap())
+            (no.clone(), template.merge(&values).unwrap())
         });
         zip_of(documents, stored())
     };

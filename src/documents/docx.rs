@@ -4,7 +4,7 @@
 //! unpacks with the same checks (`unpack`) and reads instructions with the same grammar.
 
 use std::collections::BTreeSet;
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek};
 
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesRef, BytesStart, Event};
@@ -23,7 +23,7 @@ const DOCUMENT_PART: &str = "word/document.xml";
 /// The merge fields of a package, each once, lower-cased (Word matches names without case),
 /// sorted; refuses anything that is not a bounded Word package.
 pub fn merge_fields(bytes: &[u8]) -> Result<Vec<String>, DocumentError> {
-    let mut parts = unpack(bytes)?.field_parts;
+    let mut parts = unpack(Cursor::new(bytes))?.field_parts;
     parts.sort_by_key(|part| part.name != DOCUMENT_PART);
     let mut names = BTreeSet::new();
     for part in &parts {
@@ -41,8 +41,8 @@ fn holds_fields(part: &str) -> bool {
 }
 
 /// A package that passed the checks: its archive, and the parts that may hold fields unpacked.
-pub(super) struct Package<'a> {
-    pub archive: zip::ZipArchive<Cursor<&'a [u8]>>,
+pub(super) struct Package<R> {
+    pub archive: zip::ZipArchive<R>,
     /// In archive order.
     pub field_parts: Vec<FieldPart>,
 }
@@ -58,8 +58,8 @@ pub(super) struct FieldPart {
 
 /// Unpacks every entry within the bounds (which also checks each entry's CRC) and keeps the
 /// parts that may hold fields.
-pub(super) fn unpack(bytes: &[u8]) -> Result<Package<'_>, DocumentError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+pub(super) fn unpack<R: Read + Seek>(package: R) -> Result<Package<R>, DocumentError> {
+    let mut archive = zip::ZipArchive::new(package)
         .map_err(|e| invalid(format!("the document is not a Word package (not a zip archive: {e})")))?;
     if archive.len() > MAX_ENTRIES {
         return Err(DocumentError::DocxTooLarge(format!(

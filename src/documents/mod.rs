@@ -6,7 +6,7 @@ pub mod fields;
 pub mod merge;
 pub mod text;
 
-pub use merge::{html_to_text, merge_docx, render_text, MergeValues};
+pub use merge::{html_to_text, merge_docx, render_text, DocxTemplate, MergeValues};
 
 use crate::domain::DocumentKind;
 use crate::error::ApiError;

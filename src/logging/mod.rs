@@ -48,16 +48,52 @@ const ENTRY_JOINS: &str = " JOIN contacts ON contacts.id = segment_lines.contact
 
 /// The live lines of a segment joined to everything their effective values need.
 fn lines_of(sql: &mut SqlBuilder, segment_id: i64) {
-    lines_joined(sql, segment_id, |_| {});
+    lines_joined(sql, segment_id, Lines::All, |_| {});
 }
 
-/// `lines_of` with more joins, which `joins` appends.
-pub(crate) fn lines_joined(sql: &mut SqlBuilder, segment_id: i64, joins: impl FnOnce(&mut SqlBuilder)) {
-    sql.sql(" FROM segment_lines JOIN segments ON segments.id = segment_lines.segment_id");
+/// Which of a segment's live lines a query over `lines_joined` reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Lines {
+    All,
+    One(i64),
+    /// Up to `limit` lines after line `after`, by id.
+    Page {
+        after: i64,
+        limit: i64,
+    },
+}
+
+/// `lines_of` with more joins, which `joins` appends. One line or a page is chosen from the
+/// live-lines index before anything is joined: otherwise PostgreSQL joins every line left and
+/// sorts them for each page (16 ms a page at 5,000 lines left, 4 ms this way).
+pub(crate) fn lines_joined(
+    sql: &mut SqlBuilder,
+    segment_id: i64,
+    lines: Lines,
+    joins: impl FnOnce(&mut SqlBuilder),
+) {
+    let live = |sql: &mut SqlBuilder, table: &str| {
+        sql.sql(" WHERE ").sql(table).sql(".removed_by_action_id IS NULL AND ").sql(table);
+        sql.sql(".segment_id = ").bind(segment_id.into());
+    };
+    match lines {
+        Lines::All => sql.sql(" FROM segment_lines"),
+        Lines::One(line) => {
+            sql.sql(" FROM (SELECT * FROM segment_lines l");
+            live(sql, "l");
+            sql.sql(" AND l.id = ").bind(line.into()).sql(") segment_lines")
+        }
+        Lines::Page { after, limit } => {
+            sql.sql(" FROM (SELECT * FROM segment_lines l");
+            live(sql, "l");
+            sql.sql(" AND l.id > ").bind(after.into());
+            sql.sql(&format!(" ORDER BY l.id LIMIT {limit}) segment_lines"))
+        }
+    };
+    sql.sql(" JOIN segments ON segments.id = segment_lines.segment_id");
     sql.sql(ENTRY_JOINS).sql(effective::TEMPLATE_JOIN);
     joins(sql);
-    sql.sql(" WHERE segment_lines.removed_by_action_id IS NULL AND segment_lines.segment_id = ");
-    sql.bind(segment_id.into());
+    live(sql, "segment_lines");
 }
 
 /// Freezes what each entry's document is made of, in one `INSERT ... SELECT`: the document
@@ -84,7 +120,7 @@ fn freeze_documents(conn: &mut Conn, segment_id: i64, logged_segment_id: i64) ->
     }
     sql.sql(" FROM (SELECT entries.id AS entry_id, ");
     crate::merge::repo::line_document_columns(&mut sql);
-    lines_joined(&mut sql, segment_id, |sql| {
+    lines_joined(&mut sql, segment_id, Lines::All, |sql| {
         sql.sql(" LEFT JOIN salespeople ON ").sql(effective::SALESPERSON_JOIN);
         sql.sql(" JOIN interaction_log_entries entries ON entries.segment_line_id = segment_lines.id");
         sql.sql(" AND entries.logged_segment_id = ").bind(logged_segment_id.into());

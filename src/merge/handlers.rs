@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::conditional::{etag, not_modified};
 use crate::http::download::disposition;
 use crate::logged_segments::repo::get_logged_segment;
+use crate::logging::Lines;
 use crate::segments::repo::get_segment;
 use crate::state::AppState;
 
@@ -40,7 +41,7 @@ pub async fn preview_line_document(
     let (id, line_id) = path.into_inner();
     let (contact_no, merged) = db::run(&state.pool, move |conn| {
         get_segment(conn, id)?;
-        let source = repo::line_sources(conn, id, Some(line_id), 0, 1)?
+        let source = repo::line_sources(conn, id, Lines::One(line_id))?
             .pop()
             .ok_or_else(|| ApiError::not_found(format!("line {line_id} of segment {id}")))?;
         let merged = Documents::default().merge(conn, &source)?.ok_or_else(|| {
@@ -72,7 +73,7 @@ pub async fn segment_documents(
     let id = id.into_inner();
     let no = db::run(&state.pool, move |conn| Ok(get_segment(conn, id)?.row.no)).await?;
     let body = stream::zip_stream(state.pool.clone(), move |conn: &mut Conn, zip| {
-        write_zip(conn, zip, |conn, after, limit| repo::line_sources(conn, id, None, after, limit))
+        write_zip(conn, zip, |conn, after, limit| repo::line_sources(conn, id, Lines::Page { after, limit }))
     });
     Ok(zip_response(&format!("{no}-documents.zip")).streaming(body))
 }

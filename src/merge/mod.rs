@@ -17,7 +17,7 @@ use std::io::Write;
 
 use self::repo::{DocumentRef, FieldValues, MergeSource};
 use crate::db::Conn;
-use crate::documents::{merge_docx, render_text, DocumentError, MergeValues};
+use crate::documents::{render_text, DocumentError, DocxTemplate, MergeValues};
 use crate::domain::DocumentKind;
 use crate::error::ApiError;
 
@@ -49,47 +49,63 @@ pub struct Merged {
     pub bytes: Vec<u8>,
 }
 
-/// Merges `template` (of `kind`) with `values`: deterministic, so an entry's document renders
-/// to the same bytes every time from the same frozen values.
-pub fn render(kind: DocumentKind, template: &[u8], values: &FieldValues) -> Result<Vec<u8>, DocumentError> {
-    let mut merge_values = MergeValues::new();
-    for (name, value) in &values.0 {
-        merge_values.set(name, value.clone());
+/// A stored document ready to merge: a Word package checked and unpacked once, or the text of
+/// an HTML or text template.
+pub enum Template {
+    Word(DocxTemplate),
+    Text(DocumentKind, Vec<u8>),
+}
+
+impl Template {
+    pub fn new(kind: DocumentKind, content: Vec<u8>) -> Result<Self, DocumentError> {
+        Ok(match kind {
+            DocumentKind::Docx => Self::Word(DocxTemplate::new(&content)?),
+            DocumentKind::Html | DocumentKind::Text => Self::Text(kind, content),
+        })
     }
-    match kind {
-        DocumentKind::Docx => merge_docx(template, &merge_values),
-        DocumentKind::Html | DocumentKind::Text => {
-            render_text(kind, template, &merge_values).map(String::into_bytes)
+
+    /// Merges `values`: deterministic, so an entry's document renders to the same bytes every
+    /// time from the same frozen values.
+    pub fn render(&self, values: &FieldValues) -> Result<Vec<u8>, DocumentError> {
+        let mut merge_values = MergeValues::new();
+        for (name, value) in &values.0 {
+            merge_values.set(name, value.clone());
+        }
+        match self {
+            Self::Word(template) => template.merge(&merge_values),
+            Self::Text(kind, template) => render_text(*kind, template, &merge_values).map(String::into_bytes),
         }
     }
 }
 
-/// Stored documents read once per batch or archive: many lines share a template's document.
+/// Stored documents read and prepared once per batch or archive: many lines share a template's
+/// document.
 #[derive(Default)]
 pub struct Documents {
-    templates: HashMap<i64, (String, Vec<u8>)>,
+    templates: HashMap<i64, (String, Template)>,
 }
 
 impl Documents {
     /// Merges one source; None when it has no document.
     pub fn merge(&mut self, conn: &mut Conn, source: &MergeSource) -> Result<Option<Merged>, ApiError> {
         let (Some(kind), Some(document)) = (source.kind, source.document()) else { return Ok(None) };
+        let prepare = |conn: &mut Conn| -> Result<(String, Template), ApiError> {
+            let (file_name, content) = repo::content(conn, document)?;
+            Ok((file_name, Template::new(kind, content)?))
+        };
         let line_document;
-        let (file_name, content) = match document {
-            DocumentRef::Template(id) => {
-                let (name, bytes) = match self.templates.entry(id) {
-                    Entry::Occupied(stored) => stored.into_mut(),
-                    Entry::Vacant(slot) => slot.insert(repo::content(conn, document)?),
-                };
-                (name.as_str(), bytes.as_slice())
-            }
+        let (file_name, template) = match document {
+            DocumentRef::Template(id) => match self.templates.entry(id) {
+                Entry::Occupied(stored) => stored.into_mut(),
+                Entry::Vacant(slot) => slot.insert(prepare(conn)?),
+            },
             DocumentRef::Line(_) => {
-                line_document = repo::content(conn, document)?;
-                (line_document.0.as_str(), line_document.1.as_slice())
+                line_document = prepare(conn)?;
+                &line_document
             }
         };
-        let bytes = render(kind, content, &source.values)?;
-        Ok(Some(Merged { kind, file_name: file_name.to_owned(), bytes }))
+        let bytes = template.render(&source.values)?;
+        Ok(Some(Merged { kind, file_name: file_name.clone(), bytes }))
     }
 }
 

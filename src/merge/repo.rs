@@ -12,7 +12,7 @@ use crate::db::sql::SqlBuilder;
 use crate::db::Conn;
 use crate::domain::DocumentKind;
 use crate::error::ApiError;
-use crate::logging::lines_joined;
+use crate::logging::{lines_joined, Lines};
 use crate::segments::effective;
 
 /// The value of every merge field, read by the names of `effective::MERGE_VALUES`.
@@ -78,26 +78,15 @@ pub fn line_document_columns(sql: &mut SqlBuilder) {
     }
 }
 
-/// A page of a segment's live lines with what they merge, by line id after `after`; `line`
-/// narrows it to one line.
-pub fn line_sources(
-    conn: &mut Conn,
-    segment_id: i64,
-    line: Option<i64>,
-    after: i64,
-    limit: i64,
-) -> Result<Vec<MergeSource>, ApiError> {
+/// A segment's live lines with what they merge (one, or a page by line id), in id order.
+pub fn line_sources(conn: &mut Conn, segment_id: i64, lines: Lines) -> Result<Vec<MergeSource>, ApiError> {
     let mut sql = SqlBuilder::for_conn(conn);
     sql.sql("SELECT segment_lines.id AS id, contacts.no AS contact_no, ");
     line_document_columns(&mut sql);
-    lines_joined(&mut sql, segment_id, |sql| {
+    lines_joined(&mut sql, segment_id, lines, |sql| {
         sql.sql(" LEFT JOIN salespeople ON ").sql(effective::SALESPERSON_JOIN);
     });
-    if let Some(line) = line {
-        sql.sql(" AND segment_lines.id = ").bind(line.into());
-    }
-    sql.sql(" AND segment_lines.id > ").bind(after.into());
-    sql.sql(&format!(" ORDER BY segment_lines.id LIMIT {limit}"));
+    sql.sql(" ORDER BY segment_lines.id");
     Ok(sql.load(conn)?)
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX interaction_log_entries_failed;
+DROP INDEX interaction_log_entries_pending;
