@@ -7,6 +7,8 @@ use lettre::message::Mailbox;
 use crate::db::Backend;
 use crate::delivery::outbox::RetryPolicy;
 use crate::delivery::worker::DeliverySettings;
+use crate::http::cors::is_origin;
+use crate::http::rate_limit::RateLimit;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,18 @@ pub struct Settings {
     /// (default 1000), `DELIVERY_RETRY_BASE_MS` (default 30000), `DELIVERY_MAX_ATTEMPTS`
     /// (default 5): how the delivery worker drains the outbox.
     pub delivery: DeliverySettings,
+    /// `SHUTDOWN_GRACE_SECS`: on SIGTERM, how long in-flight requests and the current delivery
+    /// batch may take to finish. Default 30.
+    pub shutdown_grace: Duration,
+    /// `CORS_ORIGINS`: browser origins (`https://app.example.com`, comma-separated, or `*`)
+    /// allowed to call the API. Default none.
+    pub cors_origins: Vec<String>,
+    /// `RATE_LIMIT_PER_SEC` and `RATE_LIMIT_BURST` (default twice the rate): requests per API
+    /// key. Off unless `RATE_LIMIT_PER_SEC` is set.
+    pub rate_limit: Option<RateLimit>,
+    /// `DB_STATEMENT_TIMEOUT_SECS`: PostgreSQL cancels a statement running longer. Default 60;
+    /// 0 turns it off. Migrations run without it.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// Where and as whom emails are sent; present only when `SMTP_URL` is set.
@@ -130,7 +144,34 @@ impl Settings {
             }),
         };
 
+        let cors_origins: Vec<String> = get("CORS_ORIGINS")
+            .map(|list| list.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).collect())
+            .unwrap_or_default();
+        if let Some(bad) =
+            cors_origins.iter().find(|o| !(is_origin(o) || (*o == "*" && cors_origins.len() == 1)))
+        {
+            return Err(format!(
+                "CORS_ORIGINS: expected origins such as https://app.example.com (comma-separated) or *, got {bad:?}"
+            ));
+        }
+        let rate_limit = match get("RATE_LIMIT_PER_SEC") {
+            None => None,
+            Some(_) => {
+                let per_second = parse_number(&get, "RATE_LIMIT_PER_SEC", 1, 1, 1_000_000)?;
+                let burst = parse_number(&get, "RATE_LIMIT_BURST", per_second * 2, 1, 10_000_000)?;
+                Some(RateLimit { per_second: non_zero(per_second)?, burst: non_zero(burst)? })
+            }
+        };
+        let statement_timeout = match parse_number(&get, "DB_STATEMENT_TIMEOUT_SECS", 60, 0, 86_400)? {
+            0 => None,
+            secs => Some(Duration::from_secs(secs)),
+        };
+
         Ok(Settings {
+            shutdown_grace: Duration::from_secs(parse_number(&get, "SHUTDOWN_GRACE_SECS", 30, 0, 3600)?),
+            cors_origins,
+            rate_limit,
+            statement_timeout,
             database,
             bind,
             pool_size: parse_number(&get, "DB_POOL_SIZE", 10, 1, 1000)? as u32,
@@ -191,6 +232,10 @@ fn parse_number(
         return Err(format!("{name}: must be between {min} and {max}, got {value}"));
     }
     Ok(value)
+}
+
+fn non_zero(n: u64) -> Result<std::num::NonZeroU32, String> {
+    u32::try_from(n).ok().and_then(std::num::NonZeroU32::new).ok_or_else(|| format!("{n} is out of range"))
 }
 
 fn parse_smtp_from(text: Option<String>) -> Result<Mailbox, String> {

@@ -45,6 +45,9 @@ pub struct Problem {
     /// Field-level errors, for validation problems.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// The request's id (its `X-Request-Id`): quote it when reporting the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Every error a request can end in.
@@ -81,6 +84,9 @@ pub enum ApiError {
     Refused { code: &'static str, detail: String, errors: Vec<FieldError> },
     #[error("{0}")]
     Unavailable(String),
+    /// The caller's rate limit is spent; it may try again after `retry_after` seconds.
+    #[error("too many requests: the rate limit allows the next one in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -120,6 +126,7 @@ impl ApiError {
                 (code, "Unprocessable content")
             }
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
     }
@@ -146,6 +153,7 @@ impl ApiError {
             detail,
             code: code.to_owned(),
             errors,
+            request_id: crate::http::requests::current_request_id(),
         }
     }
 }
@@ -166,6 +174,7 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -184,6 +193,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
         }
@@ -250,6 +262,10 @@ fn by_message(message: &str) -> Option<ApiError> {
     let has = |fragments: &[&str]| fragments.iter().any(|f| lower.contains(f));
     if has(&["deadlock detected", "could not obtain lock"]) {
         Some(ApiError::conflict("concurrent-update", RETRY))
+    } else if has(&["canceling statement due to statement timeout"]) {
+        Some(ApiError::Unavailable(
+            "the database did not finish the request within DB_STATEMENT_TIMEOUT_SECS; retry later".into(),
+        ))
     } else if has(&["database is locked", "database table is locked"]) {
         Some(ApiError::Unavailable("the database is busy with other writes; retry shortly".into()))
     } else if has(&["invalid byte sequence"]) {

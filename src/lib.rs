@@ -17,6 +17,7 @@ pub mod interaction_log;
 pub mod logged_segments;
 pub mod logging;
 pub mod merge;
+pub mod metrics;
 pub mod openapi;
 pub mod saved_criteria;
 pub mod segments;

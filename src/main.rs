@@ -105,8 +105,7 @@ fn with_connection(
     settings: &Settings,
     f: impl FnOnce(&mut db::Conn) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let pool = db::build_pool(&settings.database, 1)?;
-    let mut conn = pool.get().context("cannot get a database connection")?;
+    let mut conn = db::connect(&settings.database)?;
     f(&mut conn)
 }
 

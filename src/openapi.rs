@@ -41,11 +41,12 @@ read < write < admin. Every error answers an RFC 9457 `application/problem+json`
     paths(
         health::healthz,
         health::readyz,
+        crate::metrics::scrape_metrics,
     ),
     components(schemas(Problem, FieldError)),
     security(("bearer" = [])),
     tags(
-        (name = "health", description = "Liveness and readiness"),
+        (name = "health", description = "Liveness, readiness and metrics"),
         (name = "api-keys", description = "API keys and the caller's identity"),
         (name = "contacts", description = "Contacts, their links to code tables, and bulk sync"),
         (name = "code-tables", description = "Mailing groups, industry groups, business relations, \

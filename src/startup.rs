@@ -4,12 +4,12 @@ use std::net::TcpListener;
 
 use anyhow::Context;
 use std::sync::Arc;
-use std::time::Instant;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use actix_web::dev::{Server, Service};
-use actix_web::middleware::ErrorHandlers;
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
-use futures_util::FutureExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
@@ -18,13 +18,14 @@ use crate::delivery::mail::Mailer;
 use crate::delivery::worker::Worker;
 use crate::delivery::Wakeup;
 use crate::error::{self, ApiError};
-use crate::http::idempotency;
-use crate::http::routing;
+use crate::http::cors::cors;
+use crate::http::rate_limit::{self, RateLimiter};
+use crate::http::{idempotency, requests, routing};
 use crate::openapi;
 use crate::state::AppState;
 use crate::{
-    api_keys, code_tables, contacts, health, interaction_log, logged_segments, merge, saved_criteria,
-    segments, templates,
+    api_keys, code_tables, contacts, health, interaction_log, logged_segments, merge, metrics,
+    saved_criteria, segments, templates,
 };
 
 /// A bound, not yet running server.
@@ -32,6 +33,10 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: Pool,
+    /// This process's delivery worker and its wakeup, to stop it after the server at shutdown.
+    deliveries: Arc<Wakeup>,
+    delivery_worker: Option<JoinHandle<()>>,
+    shutdown_grace: Duration,
     /// The admin key created on a first start with no key at all, to show once.
     pub initial_admin_key: Option<String>,
 }
@@ -39,9 +44,10 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, and binds `settings.bind` (port 0 picks a free port).
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
-        let pool = db::build_pool(&settings.database, settings.pool_size)?;
+        let pool = db::build_pool(&settings.database, settings.pool_size, settings.statement_timeout)?;
         let initial_admin_key = {
-            let mut conn = pool.get().context("cannot get a database connection")?;
+            // Migrations on a connection of their own: the pool's have a statement timeout.
+            let mut conn = db::connect(&settings.database)?;
             db::run_migrations(&mut conn)?;
             api_keys::repo::ensure_initial_admin_key(&mut conn, settings.admin_key.is_some())
                 .context("cannot create the initial admin key")?
@@ -55,16 +61,18 @@ impl Application {
         let deliveries = Arc::new(Wakeup::default());
         let mailer =
             settings.smtp.as_ref().map(Mailer::from_settings).transpose().map_err(anyhow::Error::msg)?;
-        if settings.delivery.enabled {
-            Worker::new(pool.clone(), mailer, settings.delivery, deliveries.clone())
-                .spawn()
-                .context("cannot start the delivery worker")?;
-        }
+        let delivery_worker = if settings.delivery.enabled {
+            let worker = Worker::new(pool.clone(), mailer, settings.delivery, deliveries.clone());
+            Some(worker.spawn().context("cannot start the delivery worker")?)
+        } else {
+            None
+        };
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             admin_key_hash: settings.admin_key.as_deref().map(api_keys::key::hash_key),
             settings: Arc::new(settings.clone()),
-            deliveries,
+            deliveries: deliveries.clone(),
+            rate_limiter: settings.rate_limit.map(RateLimiter::new),
         });
         let openapi = openapi::document();
         let mut server = HttpServer::new(move || {
@@ -84,28 +92,30 @@ impl Application {
                     Err::<String, _>(ApiError::NotFound("no such route".into()))
                 }))
                 .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
-                .wrap_fn(|req, srv| {
-                    let started = Instant::now();
-                    let method = req.method().clone();
-                    let path = req.path().to_owned();
-                    srv.call(req).map(move |res| {
-                        if let Ok(res) = &res {
-                            tracing::info!(
-                                %method, %path, status = res.status().as_u16(),
-                                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-                                "request"
-                            );
-                        }
-                        res
-                    })
-                })
+                // Outside the error handlers, so that errors get CORS headers; inside the
+                // request middleware, so that preflights are logged and counted too.
+                .wrap(Condition::new(
+                    !state.settings.cors_origins.is_empty(),
+                    cors(&state.settings.cors_origins),
+                ))
+                .wrap(from_fn(requests::observe))
         })
+        // SIGTERM (and SIGINT) stop accepting and let in-flight requests finish this long.
+        .shutdown_timeout(settings.shutdown_grace.as_secs())
         .listen(listener)
         .context("cannot start the server")?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Application { port, server: server.run(), pool, initial_admin_key })
+        Ok(Application {
+            port,
+            server: server.run(),
+            pool,
+            deliveries,
+            delivery_worker,
+            shutdown_grace: settings.shutdown_grace,
+            initial_admin_key,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -116,14 +126,28 @@ impl Application {
         &self.pool
     }
 
+    /// Serves until a signal stops the server, then lets the delivery worker finish its batch
+    /// within the grace period (what it has not recorded by then is sent again after a restart).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.deliveries.stop();
+        if let Some(worker) = self.delivery_worker {
+            let deadline = Instant::now() + self.shutdown_grace;
+            while !worker.is_finished() && Instant::now() < deadline {
+                actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+            }
+            if !worker.is_finished() {
+                tracing::warn!("the delivery batch did not finish within SHUTDOWN_GRACE_SECS");
+            }
+        }
+        served
     }
 }
 
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(routing::resource("/healthz").get(health::healthz))
+        .service(routing::resource("/metrics").get(metrics::scrape_metrics))
         .service(routing::resource("/readyz").get(health::readyz))
         .service(routing::resource("/docs").get(|| async {
             actix_web::HttpResponse::Found()
@@ -132,7 +156,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         }))
         .service(
             web::scope("/v1")
-                .wrap(actix_web::middleware::from_fn(idempotency::replay_or_record))
+                .wrap(from_fn(idempotency::replay_or_record))
+                // Outside idempotency: a refused request is not remembered as an answer.
+                .wrap(from_fn(rate_limit::throttle))
                 .configure(api_keys::routes)
                 .configure(contacts::routes)
                 .configure(code_tables::routes)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::delivery::Wakeup;
+use crate::http::rate_limit::RateLimiter;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -14,4 +15,6 @@ pub struct AppState {
     pub admin_key_hash: Option<String>,
     /// Wakes this process's delivery worker when deliveries are queued.
     pub deliveries: Arc<Wakeup>,
+    /// Buckets of the per-key rate limit, when one is set.
+    pub rate_limiter: Option<RateLimiter>,
 }

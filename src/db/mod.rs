@@ -16,6 +16,7 @@ use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiError;
+use crate::metrics::METRICS;
 
 /// One connection type for both backends.
 ///
@@ -85,15 +86,17 @@ impl Backend {
     }
 }
 
-/// r2d2 manager that opens the backend named by the URL and prepares each SQLite connection.
+/// r2d2 manager that opens the backend named by the URL and prepares each connection: SQLite's
+/// PRAGMAs, PostgreSQL's statement timeout.
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     backend: Backend,
+    statement_timeout: Option<Duration>,
 }
 
 impl ConnectionManager {
-    pub fn new(backend: Backend) -> Self {
-        ConnectionManager { backend }
+    pub fn new(backend: Backend, statement_timeout: Option<Duration>) -> Self {
+        ConnectionManager { backend, statement_timeout }
     }
 }
 
@@ -125,7 +128,14 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<Conn, ConnectError> {
         match &self.backend {
-            Backend::Postgres(url) => Ok(Conn::Postgresql(PgConnection::establish(url)?)),
+            Backend::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                if let Some(timeout) = self.statement_timeout {
+                    // A number of our own, not input: safe to format into the statement.
+                    conn.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))?;
+                }
+                Ok(Conn::Postgresql(conn))
+            }
             Backend::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute(SQLITE_PRAGMAS)?;
@@ -146,9 +156,17 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// Opens one connection without a statement timeout: for migrations, which may rightly take
+/// long on a large database.
+pub fn connect(backend: &Backend) -> anyhow::Result<Conn> {
+    ConnectionManager::new(backend.clone(), None)
+        .connect()
+        .with_context(|| format!("cannot connect to {}", backend.name()))
+}
+
 /// Builds the pool; fails with the database's message when the first connection cannot open.
-pub fn build_pool(backend: &Backend, size: u32) -> anyhow::Result<Pool> {
-    let manager = ConnectionManager::new(backend.clone());
+pub fn build_pool(backend: &Backend, size: u32, statement_timeout: Option<Duration>) -> anyhow::Result<Pool> {
+    let manager = ConnectionManager::new(backend.clone(), statement_timeout);
     // Open one connection first so that a wrong URL fails at once with its real reason
     // instead of r2d2 retrying for its whole connection timeout.
     manager.connect().with_context(|| format!("cannot connect to {}", backend.name()))?;
@@ -200,7 +218,15 @@ where
     T: Send + 'static,
 {
     let (pool, span) = (pool.clone(), tracing::Span::current());
-    web::block(move || span.in_scope(|| f(&mut *pool.get()?))).await?
+    web::block(move || {
+        span.in_scope(|| {
+            let asked = std::time::Instant::now();
+            let conn = pool.get();
+            METRICS.observe_pool_wait(asked.elapsed(), conn.is_ok());
+            f(&mut *conn?)
+        })
+    })
+    .await?
 }
 
 /// A transaction for work that writes.

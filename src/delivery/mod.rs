@@ -6,6 +6,7 @@ pub mod mail;
 pub mod outbox;
 pub mod worker;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -15,9 +16,20 @@ use std::time::Duration;
 pub struct Wakeup {
     woken: Mutex<bool>,
     signal: Condvar,
+    stopped: AtomicBool,
 }
 
 impl Wakeup {
+    /// Asks the worker to stop after its current batch (at shutdown).
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
     pub fn wake(&self) {
         if let Ok(mut woken) = self.woken.lock() {
             *woken = true;

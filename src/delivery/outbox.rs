@@ -94,14 +94,15 @@ pub fn record_sent(conn: &mut Conn, entry_ids: &[i64], now: NaiveDateTime) -> Re
     Ok(())
 }
 
-/// Records an attempt's outcome on the entry (`delivery_status`) and its delivery row.
+/// Records an attempt's outcome on the entry (`delivery_status`) and its delivery row; answers
+/// the status it set (`pending` again for a retry).
 pub fn record(
     conn: &mut Conn,
     due: &Due,
     outcome: &Outcome,
     policy: RetryPolicy,
     now: NaiveDateTime,
-) -> Result<(), ApiError> {
+) -> Result<DeliveryStatus, ApiError> {
     let attempts = due.attempts + 1;
     let (status, error, due_at, sent_at) = match outcome {
         Outcome::Sent => (DeliveryStatus::Sent, None, None, Some(now)),
@@ -124,7 +125,25 @@ pub fn record(
             deliveries::sent_at.eq(sent_at),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(status)
+}
+
+/// How many deliveries the outbox holds: due (pending, now or after a backoff) and failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Depth {
+    pub due: i64,
+    pub failed: i64,
+}
+
+/// The outbox's depth, counted on its partial indexes (the outbox's due time, the failed
+/// entries'), so a scrape costs the backlog, not the log.
+pub fn depth(conn: &mut Conn) -> Result<Depth, ApiError> {
+    let due = deliveries::table.filter(deliveries::due_at.is_not_null()).count().get_result(conn)?;
+    let failed = entries::table
+        .filter(entries::delivery_status.eq(DeliveryStatus::Failed))
+        .count()
+        .get_result(conn)?;
+    Ok(Depth { due, failed })
 }
 
 #[cfg(test)]

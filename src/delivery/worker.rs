@@ -18,10 +18,11 @@ use super::outbox::{self, Due, Outcome, RetryPolicy};
 use super::Wakeup;
 use crate::db::{self, Conn, Pool};
 use crate::documents::html_to_text;
-use crate::domain::DocumentKind;
+use crate::domain::{DeliveryStatus, DocumentKind};
 use crate::error::ApiError;
 use crate::merge::repo::{entry_sources, EntriesOf, MergeSource};
 use crate::merge::{Documents, Merged};
+use crate::metrics::METRICS;
 
 /// How the worker works.
 #[derive(Debug, Clone, Copy)]
@@ -52,15 +53,16 @@ impl Worker {
         Worker { pool, mailer, settings, wakeup }
     }
 
-    /// Runs the worker on a thread of its own for the life of the process.
-    pub fn spawn(self) -> std::io::Result<()> {
-        std::thread::Builder::new().name("delivery".into()).spawn(move || self.run()).map(|_| ())
+    /// Runs the worker on a thread of its own until its wakeup is stopped or dropped.
+    pub fn spawn(self) -> std::io::Result<std::thread::JoinHandle<()>> {
+        std::thread::Builder::new().name("delivery".into()).spawn(move || self.run())
     }
 
     fn run(self) {
-        // The server's state holds the other reference to the wakeup: once the server is gone,
-        // so is the worker (tests start and stop many servers in one process).
-        while Arc::strong_count(&self.wakeup) > 1 {
+        // A shutdown stops the wakeup; otherwise the server's state and the application hold the
+        // other references to it, and once they are gone so is the worker (tests start and drop
+        // many servers in one process).
+        while !self.wakeup.is_stopped() && Arc::strong_count(&self.wakeup) > 1 {
             match self.drain_batch() {
                 // A full batch: there may be more due right away.
                 Ok(n) if n as i64 == self.settings.batch => continue,
@@ -105,17 +107,23 @@ impl Worker {
         let mut sent = Vec::new();
         for (delivery, outcome) in due.iter().zip(outcomes) {
             if matches!(outcome, Outcome::Sent) {
-                sent.push(delivery.entry_id);
+                sent.push((delivery.entry_id, channel(delivery)));
                 continue;
             }
             tracing::warn!(entry_no = delivery.entry_no, ?outcome, "delivery attempt failed");
             let now = Utc::now().naive_utc();
-            db::write_transaction(conn, |conn| {
+            let status = db::write_transaction(conn, |conn| {
                 outbox::record(conn, delivery, &outcome, self.settings.retry, now)
             })?;
+            let outcome = if status == DeliveryStatus::Pending { "retry" } else { "failed" };
+            METRICS.deliveries.with_label_values(&[channel(delivery), outcome]).inc();
         }
         let now = Utc::now().naive_utc();
-        db::write_transaction(conn, |conn| outbox::record_sent(conn, &sent, now))?;
+        let sent_ids: Vec<i64> = sent.iter().map(|(id, _)| *id).collect();
+        db::write_transaction(conn, |conn| outbox::record_sent(conn, &sent_ids, now))?;
+        for (_, channel) in sent {
+            METRICS.deliveries.with_label_values(&[channel, "sent"]).inc();
+        }
         Ok(due.len())
     }
 
@@ -237,4 +245,12 @@ enum Delivery {
 /// after a crash is recognisably the same message.
 pub fn message_id(entry_no: i64, domain: &str) -> String {
     format!("interaction-{entry_no}@{domain}")
+}
+
+/// A delivery's channel, as metrics label it.
+fn channel(delivery: &Due) -> &'static str {
+    match delivery.correspondence_type.as_deref() {
+        Some("hard_copy") => "letter",
+        _ => "email",
+    }
 }

@@ -407,7 +407,7 @@ mod tests {
 
     fn sqlite_pool(name: &str) -> (Pool, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!("crm_idem_{name}_{}.db", std::process::id()));
-        let pool = db::build_pool(&Backend::Sqlite(path.display().to_string()), 2).unwrap();
+        let pool = db::build_pool(&Backend::Sqlite(path.display().to_string()), 2, None).unwrap();
         db::run_migrations(&mut pool.get().unwrap()).unwrap();
         (pool, path)
     }

@@ -14,6 +14,7 @@ use crate::db::sql::{BindValue, SqlBuilder};
 use crate::db::{self, Conn};
 use crate::domain::SegmentStatus;
 use crate::error::{ApiError, FieldError};
+use crate::metrics::METRICS;
 use crate::segments::effective;
 use crate::segments::model::Segment;
 use crate::segments::repo::{logged, open_segment};
@@ -175,6 +176,8 @@ pub fn log_segment(
     user: &str,
     options: LogOptions,
 ) -> Result<Logged, ApiError> {
+    let deliver = if options.deliver { "true" } else { "false" };
+    let _timer = METRICS.segment_logs.with_label_values(&[deliver]).start_timer();
     db::write_transaction(conn, |conn| {
         let segment = open_segment(conn, segment_id)?;
         let lines = check(conn, &segment, options)?;
@@ -213,7 +216,8 @@ pub fn log_segment(
 /// A test-only switch: a debug build whose `CRM_TEST_FAULT` names this point fails there, or
 /// with `pause:` before the name says so on stderr and stops for a minute (for a test to kill the
 /// process mid-transaction), so that tests can show a failure inside the transaction leaves
-/// nothing written. Release builds compile it away.
+/// nothing written; with `slow:` it says so and goes on after 3 seconds (for a test to stop the
+/// server during a request). Release builds compile it away.
 fn inject_fault(point: &str) -> Result<(), ApiError> {
     if !cfg!(debug_assertions) {
         return Ok(());
@@ -225,6 +229,10 @@ fn inject_fault(point: &str) -> Result<(), ApiError> {
     if fault.strip_prefix("pause:") == Some(point) {
         eprintln!("CRM_TEST_FAULT: paused at {point}");
         std::thread::sleep(std::time::Duration::from_secs(60));
+    }
+    if fault.strip_prefix("slow:") == Some(point) {
+        eprintln!("CRM_TEST_FAULT: slowed at {point}");
+        std::thread::sleep(std::time::Duration::from_secs(3));
     }
     Ok(())
 }

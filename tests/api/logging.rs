@@ -13,7 +13,7 @@ use crm_segments::db::schema::{interaction_log_entries, logged_segments, segment
 
 /// A template MAIL (email, 2.50, 15 min), a salesperson SP1, and four contacts: `C1` (company,
 /// email), `P1` (person of C1, email), `P2` (person of C1, no email), `P3` (no email).
-async fn seed(app: &TestApp) {
+pub async fn seed(app: &TestApp) {
     let admin = |method: Method, path: &str| app.request_as(method, path, Some(&app.admin_key));
     let group = json!({"code": "NEWSL", "description": "Newsletters"});
     assert_json(admin(Method::POST, "/v1/interaction-groups").json(&group).send().await.unwrap(), 201).await;
@@ -39,7 +39,7 @@ async fn seed(app: &TestApp) {
 }
 
 /// An open segment with a description and template MAIL and lines for the given contact nos.
-async fn segment_with(app: &TestApp, nos: &[&str]) -> i64 {
+pub async fn segment_with(app: &TestApp, nos: &[&str]) -> i64 {
     let body = json!({"description": "Spring mailing", "interaction_template_code": "MAIL", "salesperson_code": "SP1"});
     let segment = assert_json(app.post("/v1/segments", &body).await, 201).await["id"].as_i64().unwrap();
     if !nos.is_empty() {
@@ -279,7 +279,7 @@ db_test!(concurrent_logs_of_one_segment_log_it_once, |app| {
 /// Another server process on the app's database, killed when dropped.
 pub struct SecondServer {
     child: std::process::Child,
-    address: String,
+    pub address: String,
 }
 
 impl SecondServer {
@@ -332,6 +332,20 @@ impl SecondServer {
         });
         let found = tokio::time::timeout(std::time::Duration::from_secs(60), found).await;
         assert!(matches!(found, Ok(Ok(true))), "the server never wrote {needle:?}");
+    }
+
+    /// SIGTERM, as an orchestrator stops a container; answers how the process exited.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        for _ in 0..600 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the server did not exit within 30 s of SIGTERM");
     }
 
     /// SIGKILL: no shutdown, no rollback by the process itself.
@@ -637,7 +651,7 @@ db_test!(concurrent_logs_of_different_segments_number_entries_uniquely_and_witho
 });
 
 /// Counts of entries and logged segments, and the segment's status.
-fn log_state(app: &TestApp, segment: i64) -> (i64, i64, String) {
+pub fn log_state(app: &TestApp, segment: i64) -> (i64, i64, String) {
     let written: i64 = interaction_log_entries::table.count().get_result(&mut *app.conn()).unwrap();
     let logged: i64 = logged_segments::table.count().get_result(&mut *app.conn()).unwrap();
     let status: String =

@@ -20,5 +20,6 @@ mod logging;
 mod mail;
 mod merge;
 mod openapi;
+mod operations;
 mod segments;
 mod templates;

@@ -23,6 +23,7 @@ use crate::db::{self, Conn};
 use crate::domain::{CriteriaActionKind, CriteriaActionSource};
 use crate::error::ApiError;
 use crate::http::pagination::{into_page, PageRequest};
+use crate::metrics::METRICS;
 use crate::saved_criteria::repo::saved_actions;
 use crate::segments::repo::{open_segment, unlocked_open_segment};
 
@@ -172,6 +173,7 @@ pub fn apply_action(
     source: CriteriaActionSource,
     source_ref: Option<String>,
 ) -> Result<CriteriaActionRow, ApiError> {
+    let _timer = METRICS.criteria_actions.with_label_values(&[spec.kind.as_str()]).start_timer();
     let filter = serde_json::to_string(&spec.filter).map_err(ApiError::internal)?;
     let action_id =
         record_action(conn, segment_id, spec.kind, source, source_ref, Some(filter), spec.options)?;
