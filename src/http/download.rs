@@ -21,3 +21,10 @@ pub fn disposition(file_name: &str) -> ContentDisposition {
         ],
     }
 }
+
+/// A 200 for a CSV download named `file_name` (RFC 4180's media type, UTF-8).
+pub fn csv_response(file_name: &str) -> actix_web::HttpResponseBuilder {
+    let mut response = actix_web::HttpResponse::Ok();
+    response.content_type("text/csv; charset=utf-8").insert_header(disposition(file_name));
+    response
+}

@@ -11,5 +11,6 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod requests;
 pub mod routing;
+pub mod stream;
 pub mod upload;
 pub mod urls;

@@ -5,12 +5,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::repo::{self, EntriesOf};
-use super::{stream, write_zip, Documents, Merged};
+use super::{write_zip, Documents, Merged};
 use crate::auth::{Caller, Read};
 use crate::db::{self, Conn};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::conditional::{etag, not_modified};
 use crate::http::download::disposition;
+use crate::http::stream;
 use crate::logged_segments::repo::get_logged_segment;
 use crate::logging::Lines;
 use crate::segments::repo::get_segment;

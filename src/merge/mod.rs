@@ -4,7 +4,6 @@
 
 pub mod handlers;
 pub mod repo;
-pub mod stream;
 
 use actix_web::web;
 use utoipa::OpenApi;

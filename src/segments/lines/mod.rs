@@ -15,6 +15,7 @@ use self::handlers as h;
 #[openapi(
     paths(
         h::list_segment_lines,
+        h::export_segment_lines_csv,
         h::add_segment_lines,
         h::delete_segment_lines,
         h::get_segment_line,
@@ -42,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .post(h::add_segment_lines)
             .delete(h::delete_segment_lines),
     )
+    .service(routing::resource("/segments/{id}/lines.csv").get(h::export_segment_lines_csv))
     .service(
         routing::resource("/segments/{id}/lines/{line_id}")
             .get(h::get_segment_line)

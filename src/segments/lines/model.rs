@@ -290,6 +290,63 @@ impl SegmentLineResponse {
     }
 }
 
+/// A line as one CSV record of `lines.csv`: the line view's values, lists joined with `;`.
+#[derive(Debug, Serialize)]
+pub struct LineCsvRecord {
+    pub id: i64,
+    pub contact_no: String,
+    pub contact_name: String,
+    pub contact_company_no: Option<String>,
+    pub contact_company_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub description: Option<String>,
+    pub subject: Option<String>,
+    pub interaction_template_code: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub date: NaiveDate,
+    pub salesperson_code: Option<String>,
+    pub cost: Money,
+    pub duration_min: i64,
+    pub personal_note: Option<String>,
+    pub evaluation: Option<Evaluation>,
+    pub attempt_failed: bool,
+    pub document_kind: Option<DocumentKind>,
+    pub has_personal_document: bool,
+    pub overridden: String,
+    pub warnings: String,
+}
+
+impl From<SegmentLineResponse> for LineCsvRecord {
+    fn from(line: SegmentLineResponse) -> Self {
+        let warnings: Vec<String> = line.warnings.into_iter().map(|w| w.code).collect();
+        LineCsvRecord {
+            id: line.id,
+            contact_no: line.contact_no,
+            contact_name: line.contact_name,
+            contact_company_no: line.contact_company_no,
+            contact_company_name: line.contact_company_name,
+            contact_email: line.contact_email,
+            description: line.description,
+            subject: line.subject,
+            interaction_template_code: line.interaction_template_code,
+            language_code: line.language_code,
+            correspondence_type: line.correspondence_type,
+            date: line.date,
+            salesperson_code: line.salesperson_code,
+            cost: line.cost,
+            duration_min: line.duration_min,
+            personal_note: line.personal_note,
+            evaluation: line.evaluation,
+            attempt_failed: line.attempt_failed,
+            document_kind: line.document_kind,
+            has_personal_document: line.has_personal_document,
+            overridden: line.overridden.join(";"),
+            warnings: warnings.join(";"),
+        }
+    }
+}
+
 /// A page of lines.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SegmentLineList {
