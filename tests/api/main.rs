@@ -13,6 +13,7 @@ mod contacts;
 mod criteria;
 mod criteria_properties;
 mod delivery;
+mod deployment;
 mod documents;
 mod exports;
 mod foundation;
