@@ -338,7 +338,7 @@ pub fn sqlite_database(name: &str) -> String {
 /// The raw side's SQLite connection, with the PRAGMAs the service sets on its own.
 pub fn sqlite_raw(url: &str) -> Raw {
     let mut conn = SqliteConnection::establish(url).unwrap();
-    conn.batch_execute("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
+    conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
         .unwrap();
     Raw::Sqlite(conn)
 }

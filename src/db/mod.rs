@@ -110,9 +110,11 @@ pub enum ConnectError {
 }
 
 /// Per-connection SQLite settings: PRAGMAs are not persistent (but for WAL), so r2d2 applies
-/// them to every new connection. The busy timeout makes writers queue instead of failing.
-const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;";
+/// them to every new connection. The busy timeout makes writers queue instead of failing; it
+/// comes first because switching to WAL needs the lock too (another process opening the file
+/// at that moment failed with "database is locked").
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
 // SQLite's own `lower()` knows only ASCII; this one replaces it on every SQLite connection so
 // that case-insensitive filters (`contains`, `starts_with`) are Unicode-aware as on PostgreSQL.
