@@ -146,6 +146,7 @@ pub fn import_contacts(
     let mut counts = resumed.map(|c| c.counts).unwrap_or_default();
     let (rows_before, bytes_at_start) = (counts.read, source.position().offset);
     let batch_size = import.batch.max(1);
+    let mut statistics = PlannerStatistics::default();
     loop {
         let mut rows = Vec::with_capacity(batch_size);
         let mut rejected = Vec::new();
@@ -167,6 +168,7 @@ pub fn import_contacts(
                 "the batch from line {first_line} was not written; rerun with --resume to continue after the last written batch"
             )
         })?;
+        statistics.note_created(conn, written.created)?;
         counts.read += read;
         counts.created += written.created;
         counts.updated += written.updated;
@@ -204,6 +206,42 @@ pub fn import_contacts(
         elapsed: started.elapsed(),
         rejects,
     })
+}
+
+/// Keeps PostgreSQL's statistics of `contacts` abreast of a load that grows it. Planned on
+/// the statistics of a small table, bulk sync's lookups by `no` scan the whole table for every
+/// batch (measured: 100,000 rows took 110 s instead of 9); an `ANALYZE` whenever the rows
+/// created since the last one reach the count then known keeps them on the indexes, at a
+/// logarithmic number of `ANALYZE`s. SQLite's planner uses the indexes without statistics.
+#[derive(Debug)]
+struct PlannerStatistics {
+    created_since: u64,
+    known_rows: u64,
+}
+
+impl Default for PlannerStatistics {
+    fn default() -> Self {
+        // The first refresh once a table of a few hundred rows is no longer tiny.
+        PlannerStatistics { created_since: 0, known_rows: 500 }
+    }
+}
+
+impl PlannerStatistics {
+    fn note_created(&mut self, conn: &mut Conn, created: u64) -> anyhow::Result<()> {
+        self.created_since += created;
+        if self.created_since < self.known_rows {
+            return Ok(());
+        }
+        if let Conn::Postgresql(c) = conn {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("ANALYZE contacts")
+                .execute(c)
+                .context("cannot refresh the planner statistics")?;
+        }
+        self.known_rows += self.created_since;
+        self.created_since = 0;
+        Ok(())
+    }
 }
 
 /// Writes the rows with bulk sync; rows it refuses are moved to `rejected` with their reasons

@@ -16,6 +16,7 @@ mod delivery;
 mod documents;
 mod foundation;
 mod idempotency;
+mod import;
 mod logging;
 mod mail;
 mod merge;
