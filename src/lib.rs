@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod import;
 pub mod interaction_log;
 pub mod logged_segments;
 pub mod logging;

@@ -1,5 +1,6 @@
-//! The command line: serve, migrate, openapi, api-keys.
+//! The command line: serve, migrate, openapi, api-keys, import.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -8,6 +9,8 @@ use crm_segments::api_keys::repo as api_keys;
 use crm_segments::config::Settings;
 use crm_segments::domain::ApiScope;
 use crm_segments::error::ApiError;
+use crm_segments::import::progress::ProgressDisplay;
+use crm_segments::import::{self, ContactImport, StartMode};
 use crm_segments::openapi;
 use crm_segments::startup::Application;
 use crm_segments::{db, telemetry};
@@ -31,6 +34,32 @@ enum Command {
     ApiKeys {
         #[command(subcommand)]
         action: ApiKeyCommand,
+    },
+    /// Import records from a file.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Create or update contacts from a .csv or .jsonl file through bulk sync, in batches.
+    Contacts {
+        /// The file: .csv with a header row of bulk item fields, or .jsonl with one bulk item per line.
+        file: PathBuf,
+        /// Rows per batch (one transaction each); default BULK_MAX_ITEMS.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        batch: Option<u64>,
+        /// Where rejected rows go; default FILE.rejects.csv.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Continue an import that stopped, from its checkpoint (FILE.import-state).
+        #[arg(long, conflicts_with = "restart")]
+        resume: bool,
+        /// Start over although a checkpoint exists.
+        #[arg(long)]
+        restart: bool,
     },
 }
 
@@ -72,6 +101,21 @@ fn main() -> ExitCode {
             db::run_migrations(conn)?;
             api_key_command(conn, action)
         }),
+        Command::Import { what: ImportCommand::Contacts { file, batch, rejects, resume, restart } } => {
+            let start = match (resume, restart) {
+                (true, _) => StartMode::Resume,
+                (false, true) => StartMode::Restart,
+                (false, false) => StartMode::Fresh,
+            };
+            let batch = batch.map_or(settings.bulk_max_items, |b| b as usize);
+            let job = ContactImport { input: file, batch, start, rejects, checkpoint: None };
+            with_connection(&settings, |conn| {
+                db::run_migrations(conn)?;
+                let summary = import::import_contacts(conn, &job, &mut ProgressDisplay::for_stderr())?;
+                println!("{summary}");
+                Ok(())
+            })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -181,7 +181,7 @@ pub struct CreateContact {
 
 /// A change to a contact: an absent field stays as it is, `null` clears it (`no`, `type`,
 /// the flags and the link lists cannot be null). Link lists replace the contact's links.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
     #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]

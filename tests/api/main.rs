@@ -18,6 +18,7 @@ mod documents;
 mod exports;
 mod foundation;
 mod idempotency;
+mod import;
 mod logging;
 mod mail;
 mod merge;
