@@ -86,13 +86,20 @@ where
     })
 }
 
-/// Streams the CSV file (RFC 4180, UTF-8, a header row) that `write` fills.
-pub fn csv_stream<F>(pool: Pool, write: F) -> impl Stream<Item = Result<Bytes, ApiError>>
+/// Streams the CSV file (RFC 4180, UTF-8) that `write` fills after the `header` row. The header
+/// is written first, not taken from the first record, so that an empty list is still a file
+/// with its columns; records are written by position and must follow the header's order.
+pub fn csv_stream<F>(
+    pool: Pool,
+    header: &'static [&'static str],
+    write: F,
+) -> impl Stream<Item = Result<Bytes, ApiError>>
 where
     F: FnOnce(&mut Conn, &mut csv::Writer<ChunkWriter>) -> Result<(), ApiError> + Send + 'static,
 {
     written_stream(pool, move |conn, out| {
-        let mut csv = csv::Writer::from_writer(out);
+        let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(out);
+        csv.write_record(header).map_err(ApiError::internal)?;
         write(conn, &mut csv)?;
         csv.flush().map_err(ApiError::internal)
     })

@@ -122,6 +122,45 @@ pub struct EntryResponse {
     pub created_at: DateTime<Utc>,
 }
 
+impl EntryResponse {
+    /// The header row of `entries.csv`: the fields, in order.
+    pub const CSV_COLUMNS: &'static [&'static str] = &[
+        "id",
+        "entry_no",
+        "contact_id",
+        "contact_no",
+        "contact_name",
+        "contact_company_no",
+        "contact_company_name",
+        "date",
+        "time_of_interaction",
+        "description",
+        "subject",
+        "comment",
+        "interaction_template_code",
+        "interaction_group_code",
+        "language_code",
+        "information_flow",
+        "initiated_by",
+        "correspondence_type",
+        "salesperson_code",
+        "cost",
+        "duration_min",
+        "evaluation",
+        "attempt_failed",
+        "segment_no",
+        "logged_segment_id",
+        "user",
+        "delivery_status",
+        "delivery_attempts",
+        "delivery_error",
+        "delivered_at",
+        "has_document",
+        "canceled",
+        "created_at",
+    ];
+}
+
 impl From<EntryRow> for EntryResponse {
     fn from(r: EntryRow) -> Self {
         EntryResponse {

@@ -123,7 +123,7 @@ pub async fn export_logged_segment_entries_csv(
     let id = id.into_inner();
     let no = db::run(&state.pool, move |conn| Ok(repo::get_logged_segment(conn, id)?.no)).await?;
     let list = format!("logged-segments/{id}/entries");
-    let body = stream::csv_stream(state.pool.clone(), move |conn, csv| {
+    let body = stream::csv_stream(state.pool.clone(), EntryResponse::CSV_COLUMNS, move |conn, csv| {
         let filter = EntryFilter { logged_segment_id: Some(id), ..EntryFilter::default() };
         let page = |conn: &mut Conn, after, limit| {
             Ok(list_entries(conn, &filter, PageRequest { list: list.clone(), after, limit })?.0)

@@ -146,3 +146,12 @@ db_test!(logged_segment_entries_export_as_csv_equal_to_the_entry_list, |app| {
     }
     assert_problem(app.get("/v1/logged-segments/999999/entries.csv").await, 404, "not-found").await;
 });
+
+db_test!(an_empty_segment_exports_its_header_row_alone, |app| {
+    let segment = assert_json(app.post("/v1/segments", &json!({"description": "Empty"})).await, 201).await;
+    let response = app.get(&format!("/v1/segments/{}/lines.csv", segment["id"])).await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert_eq!(body, format!("{}\n", crm_segments::segments::lines::model::LineCsvRecord::COLUMNS.join(",")));
+    assert!(body.starts_with("id,contact_no,contact_name,"));
+});

@@ -40,7 +40,7 @@ pub async fn export_segment_lines_csv(
     let id = id.into_inner();
     let no = db::run(&state.pool, move |conn| Ok(get_segment(conn, id)?.row.no)).await?;
     let list = format!("segments/{id}/lines");
-    let body = stream::csv_stream(state.pool.clone(), move |conn, csv| {
+    let body = stream::csv_stream(state.pool.clone(), LineCsvRecord::COLUMNS, move |conn, csv| {
         let page = |conn: &mut Conn, after, limit| {
             let page = PageRequest { list: list.clone(), after, limit };
             Ok(repo::list_lines(conn, id, &LineFilter::default(), page)?.0)

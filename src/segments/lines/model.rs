@@ -317,6 +317,34 @@ pub struct LineCsvRecord {
     pub warnings: String,
 }
 
+impl LineCsvRecord {
+    /// The header row: the fields, in order.
+    pub const COLUMNS: &'static [&'static str] = &[
+        "id",
+        "contact_no",
+        "contact_name",
+        "contact_company_no",
+        "contact_company_name",
+        "contact_email",
+        "description",
+        "subject",
+        "interaction_template_code",
+        "language_code",
+        "correspondence_type",
+        "date",
+        "salesperson_code",
+        "cost",
+        "duration_min",
+        "personal_note",
+        "evaluation",
+        "attempt_failed",
+        "document_kind",
+        "has_personal_document",
+        "overridden",
+        "warnings",
+    ];
+}
+
 impl From<SegmentLineResponse> for LineCsvRecord {
     fn from(line: SegmentLineResponse) -> Self {
         let warnings: Vec<String> = line.warnings.into_iter().map(|w| w.code).collect();
