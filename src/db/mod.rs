@@ -87,7 +87,7 @@ impl Backend {
 }
 
 /// r2d2 manager that opens the backend named by the URL and prepares each connection: SQLite's
-/// PRAGMAs, PostgreSQL's statement timeout.
+/// PRAGMAs, PostgreSQL's statement timeout and JIT off.
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     backend: Backend,
@@ -132,6 +132,10 @@ impl ManageConnection for ConnectionManager {
         match &self.backend {
             Backend::Postgres(url) => {
                 let mut conn = PgConnection::establish(url)?;
+                // No JIT: the effective-value expressions' correlated subqueries give a page of
+                // 1,000 lines a cost above `jit_above_cost`, and compiling it took 130 ms of a
+                // 140 ms query, for every page of a CSV export (5.8x slower than COPY).
+                conn.batch_execute("SET jit = off")?;
                 if let Some(timeout) = self.statement_timeout {
                     // A number of our own, not input: safe to format into the statement.
                     conn.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))?;
