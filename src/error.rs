@@ -309,7 +309,9 @@ fn violated_column(info: &dyn DatabaseErrorInformation) -> Option<String> {
 
 impl From<diesel::r2d2::PoolError> for ApiError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        ApiError::Unavailable(format!("no database connection available: {e}"))
+        // The driver's message names the database host and port: logged, not answered.
+        tracing::warn!(error = %e, "no database connection available");
+        ApiError::Unavailable("no database connection is available; retry shortly".into())
     }
 }
 

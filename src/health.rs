@@ -33,8 +33,10 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     db::run(&state.pool, |conn| {
-        conn.batch_execute("SELECT 1")
-            .map_err(|e| ApiError::Unavailable(format!("database not reachable: {e}")))
+        conn.batch_execute("SELECT 1").map_err(|e| {
+            tracing::warn!(error = %e, "readiness: the database does not answer");
+            ApiError::Unavailable("the database does not answer".into())
+        })
     })
     .await?;
     Ok(HttpResponse::Ok()

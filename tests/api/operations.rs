@@ -214,3 +214,18 @@ db_test!(sigterm_lets_a_log_in_progress_finish_then_exits_cleanly, |app| {
     // Stopped: no longer accepting.
     assert!(app.client.get(format!("{}/healthz", server.address)).send().await.is_err());
 });
+
+#[test]
+fn a_database_that_cannot_be_reached_is_503_without_naming_its_host() {
+    let backend = crm_segments::db::Backend::from_url("postgres://crm@127.0.0.1:1/unreachable").unwrap();
+    let manager = crm_segments::db::ConnectionManager::new(backend, None);
+    let pool =
+        diesel::r2d2::Pool::builder().connection_timeout(Duration::from_millis(300)).build_unchecked(manager);
+    let Err(error) = pool.get() else { panic!("port 1 answered") };
+    let error = crm_segments::error::ApiError::from(error);
+    let problem = error.problem();
+    assert_eq!((problem.status, problem.code.as_str()), (503, "unavailable"));
+    for internal in ["127.0.0.1", "unreachable", "crm@", "connection refused"] {
+        assert!(!problem.detail.to_lowercase().contains(internal), "{internal} in {:?}", problem.detail);
+    }
+}
