@@ -105,27 +105,42 @@ where
     })
 }
 
-/// Writes every page that `page` answers (`after` the last row's id, `PAGE_ROWS` at a time) as
-/// CSV records, one per row as `record` makes it.
-pub fn write_pages<T, R: serde::Serialize>(
+/// Reads every row that `page` answers, `limit` at a time after the last row's id (keyset
+/// pages, so memory stays one page whatever the size), and hands each to `each` with the
+/// connection: what a streamed body is written from.
+pub fn for_each_page<T>(
     conn: &mut Conn,
-    csv: &mut csv::Writer<ChunkWriter>,
-    mut page: impl FnMut(&mut Conn, Option<i64>, i64) -> Result<Vec<T>, ApiError>,
+    limit: i64,
+    mut page: impl FnMut(&mut Conn, i64, i64) -> Result<Vec<T>, ApiError>,
     id: impl Fn(&T) -> i64,
-    record: impl Fn(T) -> R,
+    mut each: impl FnMut(&mut Conn, T) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    let mut after = None;
+    let mut after = 0;
     loop {
-        let rows = page(conn, after, PAGE_ROWS)?;
-        let full = rows.len() as i64 == PAGE_ROWS;
-        after = rows.last().map(&id);
+        let rows = page(conn, after, limit)?;
+        let full = rows.len() as i64 == limit;
+        match rows.last() {
+            Some(last) => after = id(last),
+            None => return Ok(()),
+        }
         for row in rows {
-            csv.serialize(record(row)).map_err(ApiError::internal)?;
+            each(conn, row)?;
         }
         if !full {
             return Ok(());
         }
     }
+}
+
+/// Writes every page that `page` answers as CSV records, one per row as `record` makes it.
+pub fn write_pages<T, R: serde::Serialize>(
+    conn: &mut Conn,
+    csv: &mut csv::Writer<ChunkWriter>,
+    page: impl FnMut(&mut Conn, i64, i64) -> Result<Vec<T>, ApiError>,
+    id: impl Fn(&T) -> i64,
+    record: impl Fn(T) -> R,
+) -> Result<(), ApiError> {
+    for_each_page(conn, PAGE_ROWS, page, id, |_, row| csv.serialize(record(row)).map_err(ApiError::internal))
 }
 
 /// Rows read per query while a CSV file is written.

@@ -126,7 +126,7 @@ pub async fn export_logged_segment_entries_csv(
     let body = stream::csv_stream(state.pool.clone(), EntryResponse::CSV_COLUMNS, move |conn, csv| {
         let filter = EntryFilter { logged_segment_id: Some(id), ..EntryFilter::default() };
         let page = |conn: &mut Conn, after, limit| {
-            Ok(list_entries(conn, &filter, PageRequest { list: list.clone(), after, limit })?.0)
+            Ok(list_entries(conn, &filter, PageRequest { list: list.clone(), after: Some(after), limit })?.0)
         };
         stream::write_pages(conn, csv, page, |row| row.id, EntryResponse::from)
     });

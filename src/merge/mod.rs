@@ -19,6 +19,7 @@ use crate::db::Conn;
 use crate::documents::{render_text, DocumentError, DocxTemplate, MergeValues};
 use crate::domain::DocumentKind;
 use crate::error::ApiError;
+use crate::http::stream::for_each_page;
 
 #[derive(OpenApi)]
 #[openapi(paths(
@@ -113,7 +114,7 @@ impl Documents {
 pub fn write_zip<W: Write + std::io::Seek>(
     conn: &mut Conn,
     zip: &mut zip::ZipWriter<W>,
-    mut page: impl FnMut(&mut Conn, i64, i64) -> Result<Vec<MergeSource>, ApiError>,
+    page: impl FnMut(&mut Conn, i64, i64) -> Result<Vec<MergeSource>, ApiError>,
 ) -> Result<(), ApiError> {
     // Merged Word files are zips already: stored, not compressed twice.
     let stored = zip::write::SimpleFileOptions::default()
@@ -121,23 +122,23 @@ pub fn write_zip<W: Write + std::io::Seek>(
         .last_modified_time(zip::DateTime::default());
     let deflated = stored.compression_method(zip::CompressionMethod::Deflated);
     let mut documents = Documents::default();
-    let (mut after, mut n) = (0, 0);
-    loop {
-        let sources = page(conn, after, PAGE)?;
-        for source in &sources {
-            if let Some(merged) = documents.merge(conn, source)? {
+    let mut n = 0;
+    for_each_page(
+        conn,
+        PAGE,
+        page,
+        |source| source.id,
+        |conn, source| {
+            if let Some(merged) = documents.merge(conn, &source)? {
                 n += 1;
                 let name = format!("{n:05}-{}.{}", file_safe(&source.contact_no), merged.kind.extension());
                 let options = if merged.kind == DocumentKind::Docx { stored } else { deflated };
                 zip.start_file(name, options).map_err(ApiError::internal)?;
                 zip.write_all(&merged.bytes).map_err(ApiError::internal)?;
             }
-        }
-        match sources.last() {
-            Some(last) if sources.len() as i64 == PAGE => after = last.id,
-            _ => return Ok(()),
-        }
-    }
+            Ok(())
+        },
+    )
 }
 
 /// A contact no as part of a file name: letters, digits, `-` and `_`; anything else `_`.

@@ -42,7 +42,7 @@ pub async fn export_segment_lines_csv(
     let list = format!("segments/{id}/lines");
     let body = stream::csv_stream(state.pool.clone(), LineCsvRecord::COLUMNS, move |conn, csv| {
         let page = |conn: &mut Conn, after, limit| {
-            let page = PageRequest { list: list.clone(), after, limit };
+            let page = PageRequest { list: list.clone(), after: Some(after), limit };
             Ok(repo::list_lines(conn, id, &LineFilter::default(), page)?.0)
         };
         stream::write_pages(conn, csv, page, |line| line.id, LineCsvRecord::from)
