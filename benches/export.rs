@@ -1,8 +1,8 @@
 //! Exporting a segment's lines as CSV at scale: a segment of `BENCH_LINES` lines (default
 //! 1,000,000) is fetched as `GET /v1/segments/{id}/lines.csv` from the release server, counted
 //! and checked as it streams (one record per line, the header first). In the same run, on the
-//! same database, the same rows with the same effective-value expressions
-//! (`crm_segments::segments::effective`) go to CSV through the database's own tool: PostgreSQL's
+//! same database, the service's own statement for those rows (`csv_lines_sql`, unpaged) goes
+//! to CSV through the database's own tool: PostgreSQL's
 //! `COPY (...) TO STDOUT WITH (FORMAT csv, HEADER)` through `psql`, and SQLite's `sqlite3 -csv`,
 //! each writing into a pipe this process drains. The ratio is the API's time over the tool's;
 //! the target is within 2x, with the server's peak RSS under 100 MB. SQLite always; PostgreSQL
@@ -23,38 +23,10 @@ use common::{
     add_plain_lines, contacts_for, drop_postgres_database, drop_sqlite_database, load_contacts, ms,
     postgres_database, postgres_url, sqlite_database, sqlite_raw, Raw, Server, ADMIN_KEY,
 };
-use crm_segments::segments::effective;
+use crm_segments::segments::lines::repo::csv_lines_sql;
 
 /// Timed repetitions of each side; the median is reported.
 const REPEATS: usize = 3;
-
-/// The line view's columns as the raw side selects them: the same expressions the service uses.
-fn raw_select(segment_id: i64) -> String {
-    format!(
-        "SELECT segment_lines.id, contacts.no AS contact_no, contacts.name AS contact_name, \
-         company.no AS contact_company_no, company.name AS contact_company_name, contacts.email AS contact_email, \
-         {} AS description, {} AS subject, {} AS interaction_template_code, {} AS language_code, \
-         {} AS correspondence_type, {} AS date, {} AS salesperson_code, {} AS cost_cents, {} AS duration_min, \
-         segment_lines.personal_note, segment_lines.evaluation, segment_lines.attempt_failed, {} AS document_kind \
-         FROM segment_lines JOIN segments ON segments.id = segment_lines.segment_id \
-         JOIN contacts ON contacts.id = segment_lines.contact_id \
-         LEFT JOIN contacts company ON company.id = contacts.company_id \
-         LEFT JOIN interaction_templates ON {} \
-         WHERE segment_lines.removed_by_action_id IS NULL AND segment_lines.segment_id = {segment_id} \
-         ORDER BY segment_lines.id",
-        effective::DESCRIPTION,
-        effective::SUBJECT,
-        effective::TEMPLATE_CODE,
-        effective::LANGUAGE_CODE,
-        effective::CORRESPONDENCE_TYPE,
-        effective::DATE,
-        effective::SALESPERSON_CODE,
-        effective::COST_CENTS,
-        effective::DURATION_MIN,
-        effective::DOCUMENT_KIND,
-        effective::TEMPLATE_JOIN,
-    )
-}
 
 /// Runs a database tool writing CSV to its stdout; answers its rows (the header excluded) and
 /// the time until its output ended.
@@ -126,7 +98,8 @@ async fn bench(
     let id = segment["id"].as_i64().unwrap();
     add_plain_lines(raw, id, 0, n);
     println!("  contacts and {n} lines (not timed): {:.1} s", started.elapsed().as_secs_f64());
-    let select = raw_select(id);
+    // The very statement the service pages through, unpaged.
+    let select = csv_lines_sql(id, None);
     let (mut api_times, mut tool_times) = (Vec::new(), Vec::new());
     for round in 1..=REPEATS {
         // Alternating which side goes first keeps caches out of the ratio.

@@ -71,8 +71,11 @@ db_test!(segment_lines_export_as_csv_equal_to_the_line_view, |app| {
     let lines = json!({"contact_nos": nos});
     assert_json(app.post(&format!("/v1/segments/{segment}/lines"), &lines).await, 201).await;
     let line = all_items(&app, &format!("/v1/segments/{segment}/lines")).await[1]["id"].as_i64().unwrap();
-    let changes = json!({"subject": "Just for you", "cost": "9.90", "personal_note": "line one\nline two"});
+    let changes = json!({"subject": "Just for you", "cost": "9.90", "personal_note": "line one\nline two",
+        "evaluation": "positive", "duration_min": 15});
     assert_json(app.patch(&format!("/v1/segments/{segment}/lines/{line}"), &changes).await, 200).await;
+    let p1 = assert_json(app.get("/v1/contacts?no=P1").await, 200).await["items"][0]["id"].clone();
+    assert_json(app.patch(&format!("/v1/contacts/{p1}"), &json!({"privacy_blocked": true})).await, 200).await;
 
     let segment_no = assert_json(app.get(&format!("/v1/segments/{segment}")).await, 200).await["no"].clone();
     let records = csv_records(
@@ -90,16 +93,19 @@ db_test!(segment_lines_export_as_csv_equal_to_the_line_view, |app| {
             "contact_no",
             "contact_name",
             "contact_company_no",
+            "contact_company_name",
             "contact_email",
             "description",
             "subject",
             "interaction_template_code",
+            "language_code",
             "correspondence_type",
             "date",
             "salesperson_code",
             "cost",
             "duration_min",
             "personal_note",
+            "evaluation",
             "attempt_failed",
             "document_kind",
             "has_personal_document",
@@ -114,9 +120,16 @@ db_test!(segment_lines_export_as_csv_equal_to_the_line_view, |app| {
     }
     let edited = records.iter().find(|r| r["id"] == line.to_string()).unwrap();
     assert_eq!((edited["subject"].as_str(), edited["cost"].as_str()), ("Just for you", "9.90"));
+    assert_eq!(edited["overridden"], "subject;cost;duration_min");
     assert_eq!(edited["personal_note"], "line one\nline two");
     assert!(records.iter().any(|r| r["contact_name"] == "Nordmann, \"Kari\" Ærlig"));
-    assert!(records.iter().any(|r| r["warnings"] == "no_email"), "P2 has no email");
+    let p2 = records.iter().find(|r| r["contact_no"] == "P2").unwrap();
+    assert_eq!(p2["warnings"], "no_email", "P2 has no email");
+    let p1 = records.iter().find(|r| r["contact_no"] == "P1").unwrap();
+    assert_eq!(
+        (p1["contact_company_name"].as_str(), p1["warnings"].as_str()),
+        ("Acme AS", "privacy_blocked")
+    );
 
     assert_problem(app.get("/v1/segments/999999/lines.csv").await, 404, "not-found").await;
 });

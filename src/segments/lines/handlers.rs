@@ -16,7 +16,7 @@ use crate::error::{ApiResult, Problem};
 use crate::http::conditional::{if_match_version, ok_with_etag, respond_with_etag};
 use crate::http::download::csv_response;
 use crate::http::json::JsonObject;
-use crate::http::pagination::{PageParams, PageRequest};
+use crate::http::pagination::PageParams;
 use crate::http::stream;
 use crate::segments::repo::get_segment;
 use crate::state::AppState;
@@ -39,12 +39,8 @@ pub async fn export_segment_lines_csv(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let no = db::run(&state.pool, move |conn| Ok(get_segment(conn, id)?.row.no)).await?;
-    let list = format!("segments/{id}/lines");
     let body = stream::csv_stream(state.pool.clone(), LineCsvRecord::COLUMNS, move |conn, csv| {
-        let page = |conn: &mut Conn, after, limit| {
-            let page = PageRequest { list: list.clone(), after: Some(after), limit };
-            Ok(repo::list_lines(conn, id, &LineFilter::default(), page)?.0)
-        };
+        let page = |conn: &mut Conn, after, limit| repo::csv_lines(conn, id, after, limit);
         stream::write_pages(conn, csv, page, |line| line.id, LineCsvRecord::from)
     });
     Ok(csv_response(&format!("{no}-lines.csv")).streaming(body))

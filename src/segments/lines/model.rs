@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Date, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -60,6 +60,38 @@ pub struct NewLine {
     pub updated_at: NaiveDateTime,
 }
 
+/// The interaction fields a line can override, as (wire name, column), in the order of
+/// `overridden`; bit `i` of an overridden mask stands for field `i`.
+const OVERRIDABLE: [(&str, &str); 9] = [
+    ("description", "description"),
+    ("subject", "subject"),
+    ("interaction_template_code", "interaction_template_code"),
+    ("language_code", "language_code"),
+    ("correspondence_type", "correspondence_type"),
+    ("date", "date"),
+    ("salesperson_code", "salesperson_code"),
+    ("cost", "cost_cents"),
+    ("duration_min", "duration_min"),
+];
+
+/// The wire names of the fields an overridden mask sets.
+fn overridden(mask: i64) -> impl Iterator<Item = &'static str> {
+    OVERRIDABLE.iter().enumerate().filter(move |(bit, _)| mask & 1 << bit != 0).map(|(_, (name, _))| *name)
+}
+
+/// The overridden mask of a line as SQL over `segment_lines`, for reads that do not load the
+/// overrides themselves.
+pub fn overridden_mask_sql() -> String {
+    let bits: Vec<String> = OVERRIDABLE
+        .iter()
+        .enumerate()
+        .map(|(bit, (_, column))| {
+            format!("CASE WHEN segment_lines.{column} IS NULL THEN 0 ELSE {} END", 1 << bit)
+        })
+        .collect();
+    format!("CAST({} AS BIGINT)", bits.join(" + "))
+}
+
 /// What a line sets itself: its overrides (NULL means inherited) and its own fields.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, AsChangeset)]
 #[diesel(table_name = segment_lines, treat_none_as_null = true)]
@@ -79,23 +111,20 @@ pub struct LineOverrides {
 }
 
 impl LineOverrides {
-    /// The interaction fields the line sets itself, by their wire names.
-    fn overridden(&self) -> Vec<String> {
-        [
-            ("description", self.description.is_some()),
-            ("subject", self.subject.is_some()),
-            ("interaction_template_code", self.interaction_template_code.is_some()),
-            ("language_code", self.language_code.is_some()),
-            ("correspondence_type", self.correspondence_type.is_some()),
-            ("date", self.date.is_some()),
-            ("salesperson_code", self.salesperson_code.is_some()),
-            ("cost", self.cost_cents.is_some()),
-            ("duration_min", self.duration_min.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, set)| *set)
-        .map(|(name, _)| name.to_owned())
-        .collect()
+    /// The interaction fields the line sets itself, as a mask over `OVERRIDABLE`.
+    fn overridden_mask(&self) -> i64 {
+        let set = [
+            self.description.is_some(),
+            self.subject.is_some(),
+            self.interaction_template_code.is_some(),
+            self.language_code.is_some(),
+            self.correspondence_type.is_some(),
+            self.date.is_some(),
+            self.salesperson_code.is_some(),
+            self.cost_cents.is_some(),
+            self.duration_min.is_some(),
+        ];
+        set.iter().enumerate().filter(|(_, set)| **set).fold(0, |mask, (bit, _)| mask | 1 << bit)
     }
 
     /// Applies a PATCH; a `null` attempt flag is reported in `c` and left alone.
@@ -157,6 +186,53 @@ pub struct EffectiveValues {
 }
 
 /// A problem on a line that logging or delivery would meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warning {
+    NoEmail,
+    NoDocument,
+    PrivacyBlocked,
+}
+
+impl Warning {
+    /// The warnings of a line with this effective type, in the order they are listed.
+    pub fn of(
+        correspondence_type: Option<CorrespondenceType>,
+        has_email: bool,
+        has_document: bool,
+        privacy_blocked: bool,
+    ) -> impl Iterator<Item = Warning> {
+        let delivered =
+            matches!(correspondence_type, Some(CorrespondenceType::Email | CorrespondenceType::HardCopy));
+        [
+            (correspondence_type == Some(CorrespondenceType::Email) && !has_email, Warning::NoEmail),
+            (delivered && !has_document, Warning::NoDocument),
+            (privacy_blocked, Warning::PrivacyBlocked),
+        ]
+        .into_iter()
+        .filter(|(applies, _)| *applies)
+        .map(|(_, warning)| warning)
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Warning::NoEmail => "no_email",
+            Warning::NoDocument => "no_document",
+            Warning::PrivacyBlocked => "privacy_blocked",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Warning::NoEmail => "the line is email but the contact has no email address",
+            Warning::NoDocument => {
+                "the template has no document in the line's language, so the line cannot be delivered"
+            }
+            Warning::PrivacyBlocked => "the contact is privacy blocked and will not be logged",
+        }
+    }
+}
+
+/// A warning as the line view lists it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LineWarning {
     /// `no_email` (email line, contact without address), `no_document` (email or hard-copy line
@@ -211,34 +287,14 @@ pub struct SegmentLineResponse {
 impl LineRow {
     /// What logging or delivery of this line would stumble on.
     fn warnings(&self) -> Vec<LineWarning> {
-        let mut warnings = Vec::new();
-        if self.effective.correspondence_type == Some(CorrespondenceType::Email)
-            && self.contact_email.is_none()
-        {
-            warnings.push(LineWarning {
-                code: "no_email".into(),
-                message: "the line is email but the contact has no email address".into(),
-            });
-        }
-        let delivered = matches!(
+        Warning::of(
             self.effective.correspondence_type,
-            Some(CorrespondenceType::Email | CorrespondenceType::HardCopy)
-        );
-        if delivered && self.effective.document_kind.is_none() {
-            warnings.push(LineWarning {
-                code: "no_document".into(),
-                message:
-                    "the template has no document in the line's language, so the line cannot be delivered"
-                        .into(),
-            });
-        }
-        if self.contact_privacy_blocked {
-            warnings.push(LineWarning {
-                code: "privacy_blocked".into(),
-                message: "the contact is privacy blocked and will not be logged".into(),
-            });
-        }
-        warnings
+            self.contact_email.is_some(),
+            self.effective.document_kind.is_some(),
+            self.contact_privacy_blocked,
+        )
+        .map(|w| LineWarning { code: w.code().to_owned(), message: w.message().to_owned() })
+        .collect()
     }
 }
 
@@ -252,7 +308,8 @@ impl SegmentLineResponse {
             row.template_version.unwrap_or(0),
             company.as_ref().map_or(0, |c| c.2),
         ]);
-        let (overridden, warnings) = (row.own.overridden(), row.warnings());
+        let overridden = overridden(row.own.overridden_mask()).map(str::to_owned).collect();
+        let warnings = row.warnings();
         SegmentLineResponse {
             etag,
             id: row.id,
@@ -345,32 +402,91 @@ impl LineCsvRecord {
     ];
 }
 
-impl From<SegmentLineResponse> for LineCsvRecord {
-    fn from(line: SegmentLineResponse) -> Self {
-        let warnings: Vec<String> = line.warnings.into_iter().map(|w| w.code).collect();
+/// A line as `lines.csv` reads it (`repo::csv_lines_sql`, column for column): the line view's
+/// values without what only the JSON view needs (ETag inputs, timestamps, document ids).
+#[derive(Debug, Queryable)]
+pub struct LineCsvRow {
+    pub id: i64,
+    pub contact_no: String,
+    pub contact_name: String,
+    pub contact_company_no: Option<String>,
+    pub contact_company_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub description: Option<String>,
+    pub subject: Option<String>,
+    pub interaction_template_code: Option<String>,
+    pub language_code: Option<String>,
+    pub correspondence_type: Option<CorrespondenceType>,
+    pub date: NaiveDate,
+    pub salesperson_code: Option<String>,
+    pub cost_cents: i64,
+    pub duration_min: i64,
+    pub personal_note: Option<String>,
+    pub evaluation: Option<Evaluation>,
+    pub attempt_failed: bool,
+    pub document_kind: Option<DocumentKind>,
+    pub has_personal_document: bool,
+    pub contact_privacy_blocked: bool,
+    pub overridden_mask: i64,
+}
+
+/// The SQL types of `LineCsvRow`, in its order.
+pub type LineCsvSqlType = (
+    BigInt,
+    Text,
+    Text,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Date,
+    Nullable<Text>,
+    BigInt,
+    BigInt,
+    Nullable<Text>,
+    Nullable<Text>,
+    Bool,
+    Nullable<Text>,
+    Bool,
+    Bool,
+    BigInt,
+);
+
+impl From<LineCsvRow> for LineCsvRecord {
+    fn from(row: LineCsvRow) -> Self {
+        let warnings = Warning::of(
+            row.correspondence_type,
+            row.contact_email.is_some(),
+            row.document_kind.is_some(),
+            row.contact_privacy_blocked,
+        );
         LineCsvRecord {
-            id: line.id,
-            contact_no: line.contact_no,
-            contact_name: line.contact_name,
-            contact_company_no: line.contact_company_no,
-            contact_company_name: line.contact_company_name,
-            contact_email: line.contact_email,
-            description: line.description,
-            subject: line.subject,
-            interaction_template_code: line.interaction_template_code,
-            language_code: line.language_code,
-            correspondence_type: line.correspondence_type,
-            date: line.date,
-            salesperson_code: line.salesperson_code,
-            cost: line.cost,
-            duration_min: line.duration_min,
-            personal_note: line.personal_note,
-            evaluation: line.evaluation,
-            attempt_failed: line.attempt_failed,
-            document_kind: line.document_kind,
-            has_personal_document: line.has_personal_document,
-            overridden: line.overridden.join(";"),
-            warnings: warnings.join(";"),
+            id: row.id,
+            contact_no: row.contact_no,
+            contact_name: row.contact_name,
+            contact_company_no: row.contact_company_no,
+            contact_company_name: row.contact_company_name,
+            contact_email: row.contact_email,
+            description: row.description,
+            subject: row.subject,
+            interaction_template_code: row.interaction_template_code,
+            language_code: row.language_code,
+            correspondence_type: row.correspondence_type,
+            date: row.date,
+            salesperson_code: row.salesperson_code,
+            cost: Money(row.cost_cents),
+            duration_min: row.duration_min,
+            personal_note: row.personal_note,
+            evaluation: row.evaluation,
+            attempt_failed: row.attempt_failed,
+            document_kind: row.document_kind,
+            has_personal_document: row.has_personal_document,
+            overridden: overridden(row.overridden_mask).collect::<Vec<_>>().join(";"),
+            warnings: warnings.map(Warning::code).collect::<Vec<_>>().join(";"),
         }
     }
 }
@@ -453,4 +569,44 @@ pub struct LinePatch {
 #[serde(deny_unknown_fields)]
 pub struct DeleteLines {
     pub line_ids: Vec<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overridden_mask_names_the_fields_a_line_sets_in_wire_order() {
+        let own = LineOverrides {
+            description: None,
+            subject: Some("Mine".into()),
+            interaction_template_code: None,
+            language_code: None,
+            correspondence_type: None,
+            date: None,
+            salesperson_code: Some("SP1".into()),
+            cost_cents: Some(0),
+            duration_min: None,
+            personal_note: Some("not an interaction field".into()),
+            evaluation: None,
+            attempt_failed: true,
+        };
+        let names: Vec<_> = overridden(own.overridden_mask()).collect();
+        assert_eq!(names, ["subject", "salesperson_code", "cost"]);
+        assert_eq!(overridden(0).count(), 0);
+        assert_eq!(overridden((1 << OVERRIDABLE.len()) - 1).count(), OVERRIDABLE.len());
+        // The SQL form sets the same bits: one term per field, each its own power of two.
+        let sql = overridden_mask_sql();
+        for (bit, (_, column)) in OVERRIDABLE.iter().enumerate() {
+            assert!(sql.contains(&format!("segment_lines.{column} IS NULL THEN 0 ELSE {} END", 1 << bit)));
+        }
+    }
+
+    #[test]
+    fn warnings_come_in_one_order() {
+        let all = Warning::of(Some(CorrespondenceType::Email), false, false, true).map(Warning::code);
+        assert_eq!(all.collect::<Vec<_>>(), ["no_email", "no_document", "privacy_blocked"]);
+        assert_eq!(Warning::of(Some(CorrespondenceType::HardCopy), false, true, false).count(), 0);
+        assert_eq!(Warning::of(None, false, false, false).count(), 0);
+    }
 }
