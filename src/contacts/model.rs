@@ -49,7 +49,9 @@ pub struct Contact {
 
 /// The columns a write sets; an update writes them all but `created_at` (see `write.rs`).
 // NULL rather than DEFAULT for None: SQLite can then take many rows in one VALUES list.
-#[derive(Debug, Clone, Insertable)]
+// Serialized as the JSON rows of an insert (`write::insert_rows`), which binds the version and
+// timestamps once per statement.
+#[derive(Debug, Clone, Insertable, Serialize)]
 #[diesel(table_name = contacts, treat_none_as_default_value = false)]
 pub struct ContactRowValues {
     pub no: String,
@@ -77,8 +79,11 @@ pub struct ContactRowValues {
     pub exclude_from_segment: bool,
     pub privacy_blocked: bool,
     pub external_id: Option<String>,
+    #[serde(skip)]
     pub version: i64,
+    #[serde(skip)]
     pub created_at: NaiveDateTime,
+    #[serde(skip)]
     pub updated_at: NaiveDateTime,
 }
 
