@@ -59,9 +59,15 @@ impl<S: RequiredScope> FromRequest for Caller<S> {
             let hash = hash_key(&token);
             let (name, scope) = if state.admin_key_hash.as_deref() == Some(hash.as_str()) {
                 (ENV_ADMIN_NAME.to_owned(), ApiScope::Admin)
+            } else if let Some(known) = state.api_keys.get(&hash) {
+                known
             } else {
-                let found = db::run(&state.pool, move |conn| find_active_key(conn, &hash)).await?;
-                found.ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?
+                let lookup = hash.clone();
+                let found = db::run(&state.pool, move |conn| find_active_key(conn, &lookup)).await?;
+                let (name, scope) =
+                    found.ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
+                state.api_keys.put(hash, name.clone(), scope);
+                (name, scope)
             };
             if scope < S::SCOPE {
                 return Err(ApiError::Forbidden(format!(

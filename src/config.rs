@@ -42,6 +42,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `WORKERS`: HTTP worker threads. Default: one per core.
     pub workers: Option<usize>,
+    /// `BLOCKING_THREADS`: threads per HTTP worker that run database work. Default 4. More
+    /// threads than pooled connections only queue on the pool.
+    pub blocking_threads: usize,
     /// `SMTP_URL`, `SMTP_FROM`, `SMTP_TIMEOUT_SECS`: the mail server emails are sent through.
     /// None when `SMTP_URL` is unset: email delivery is off.
     pub smtp: Option<SmtpSettings>,
@@ -58,6 +61,10 @@ pub struct Settings {
     /// `RATE_LIMIT_PER_SEC` and `RATE_LIMIT_BURST` (default twice the rate): requests per API
     /// key. Off unless `RATE_LIMIT_PER_SEC` is set.
     pub rate_limit: Option<RateLimit>,
+    /// `API_KEY_CACHE_SECS`: how long a key found active is trusted without asking the database.
+    /// A key revoked through another replica or the command line is refused here within it.
+    /// Default 5; 0 asks every time.
+    pub api_key_cache_ttl: Duration,
     /// `DB_STATEMENT_TIMEOUT_SECS`: PostgreSQL cancels a statement running longer. Default 60;
     /// 0 turns it off. Migrations run without it.
     pub statement_timeout: Option<Duration>,
@@ -172,6 +179,7 @@ impl Settings {
             cors_origins,
             rate_limit,
             statement_timeout,
+            api_key_cache_ttl: Duration::from_secs(parse_number(&get, "API_KEY_CACHE_SECS", 5, 0, 3600)?),
             database,
             bind,
             pool_size: parse_number(&get, "DB_POOL_SIZE", 10, 1, 1000)? as u32,
@@ -189,6 +197,7 @@ impl Settings {
             admin_key,
             log_level,
             log_format,
+            blocking_threads: parse_number(&get, "BLOCKING_THREADS", 4, 1, 1024)? as usize,
             workers: match get("WORKERS") {
                 None => None,
                 Some(_) => Some(parse_number(&get, "WORKERS", 1, 1, 1024)? as usize),

@@ -12,6 +12,7 @@ use actix_web::middleware::{from_fn, Condition, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api_keys::cache::KeyCache;
 use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::delivery::mail::Mailer;
@@ -73,6 +74,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             deliveries: deliveries.clone(),
             rate_limiter: settings.rate_limit.map(RateLimiter::new),
+            api_keys: KeyCache::new(settings.api_key_cache_ttl),
         });
         let openapi = openapi::document();
         let mut server = HttpServer::new(move || {
@@ -102,6 +104,9 @@ impl Application {
         })
         // SIGTERM (and SIGINT) stop accepting and let in-flight requests finish this long.
         .shutdown_timeout(settings.shutdown_grace.as_secs())
+        // actix's default (512 shared by the workers) let hundreds of requests wait on the pool
+        // inside threads: a third of the throughput and a p99 of half a second under load.
+        .worker_max_blocking_threads(settings.blocking_threads)
         .listen(listener)
         .context("cannot start the server")?;
         if let Some(workers) = settings.workers {

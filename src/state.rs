@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::api_keys::cache::KeyCache;
 use crate::config::Settings;
 use crate::db::Pool;
 use crate::delivery::Wakeup;
@@ -17,4 +18,6 @@ pub struct AppState {
     pub deliveries: Arc<Wakeup>,
     /// Buckets of the per-key rate limit, when one is set.
     pub rate_limiter: Option<RateLimiter>,
+    /// API keys recently found active.
+    pub api_keys: KeyCache,
 }

@@ -51,6 +51,7 @@ pub async fn revoke_api_key(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let revoked = db::run(&state.pool, move |conn| repo::revoke_api_key(conn, &id.to_string())).await?;
+    state.api_keys.clear();
     if revoked == 0 {
         return Err(ApiError::not_found(format!("active API key {id}")));
     }

@@ -1,5 +1,6 @@
 //! `/v1/api-keys` (admin) and `/v1/me`: API keys, stored as hashes, managed over HTTP.
 
+pub mod cache;
 pub mod handlers;
 pub mod key;
 pub mod model;

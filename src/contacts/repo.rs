@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Nullable, Text};
 use std::collections::HashMap;
 
 use super::model::{Contact, ContactLinks, ContactView};
@@ -39,22 +39,99 @@ pub struct ContactFilter {
 }
 
 pub fn get_contact(conn: &mut Conn, id: i64) -> Result<ContactView, ApiError> {
-    let row = contacts::table
-        .find(id)
-        .select(Contact::as_select())
-        .first(conn)
+    let row = contact_views!()
+        .filter(contacts::id.eq(id))
+        .first::<ViewRow>(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found(format!("contact {id}")))?;
-    Ok(with_company_and_links(conn, vec![row])?.remove(0))
+    Ok(view(row))
 }
 
-/// One page of contacts in id order: one query for the page, one for companies, one per link table.
+diesel::alias!(contacts as company_contacts: CompanyContacts);
+
+/// Contacts with what their view adds, in one statement: the company by a self-join, each
+/// link list as one text of codes separated by spaces (a code holds no spaces). A read is one
+/// round trip, whatever the number of link tables.
+macro_rules! contact_views {
+    () => {
+        contacts::table
+            .left_join(
+                company_contacts.on(company_contacts.field(contacts::id).nullable().eq(contacts::company_id)),
+            )
+            .select((
+                Contact::as_select(),
+                company_contacts.field(contacts::no).nullable(),
+                company_contacts.field(contacts::name).nullable(),
+                company_contacts.field(contacts::version).nullable(),
+                sql::<Nullable<Text>>(LINK_CODES[0]),
+                sql::<Nullable<Text>>(LINK_CODES[1]),
+                sql::<Nullable<Text>>(LINK_CODES[2]),
+                sql::<Nullable<Text>>(LINK_CODES[3]),
+            ))
+    };
+}
+use contact_views;
+
+/// A contact's link codes per link table, in `ContactLinks` order.
+pub const LINK_CODES: [&str; 4] = [
+    "(SELECT string_agg(l.mailing_group_code, ' ') FROM contact_mailing_groups l WHERE l.contact_id = contacts.id)",
+    "(SELECT string_agg(l.industry_group_code, ' ') FROM contact_industry_groups l WHERE l.contact_id = contacts.id)",
+    "(SELECT string_agg(l.business_relation_code, ' ') FROM contact_business_relations l WHERE l.contact_id = contacts.id)",
+    "(SELECT string_agg(l.job_responsibility_code, ' ') FROM contact_job_responsibilities l WHERE l.contact_id = contacts.id)",
+];
+
+/// A row of `contact_views!`.
+type ViewRow = (
+    Contact,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn view(row: ViewRow) -> ContactView {
+    let (row, company_no, company_name, company_version, mailing, industry, business, job) = row;
+    // Sorted here, not by the aggregate: byte order on both databases, whatever the collation.
+    let codes = |text: Option<String>| {
+        let mut codes: Vec<String> = text.iter().flat_map(|t| t.split(' ')).map(str::to_owned).collect();
+        codes.sort();
+        codes
+    };
+    ContactView {
+        row,
+        company_no,
+        company_name,
+        company_version,
+        links: ContactLinks {
+            mailing_groups: codes(mailing),
+            industry_groups: codes(industry),
+            business_relations: codes(business),
+            job_responsibilities: codes(job),
+        },
+    }
+}
+
+/// The views of the contacts with these ids, in id order (bounded `IN` lists).
+pub fn contacts_by_id(conn: &mut Conn, ids: &[i64]) -> Result<Vec<ContactView>, ApiError> {
+    let mut views = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(db::MAX_BINDS_PER_LIST) {
+        let rows: Vec<ViewRow> =
+            contact_views!().filter(contacts::id.eq_any(chunk)).order(contacts::id).load(conn)?;
+        views.extend(rows.into_iter().map(view));
+    }
+    Ok(views)
+}
+
+/// One page of contacts in id order, with their companies and links, in one statement.
 pub fn list_contacts(
     conn: &mut Conn,
     filter: &ContactFilter,
     page: PageRequest,
 ) -> Result<(Vec<ContactView>, Option<String>), ApiError> {
-    let mut query = contacts::table.select(Contact::as_select()).into_boxed();
+    let mut query = contact_views!().into_boxed();
     if let Some(company_no) = &filter.company_no {
         // Resolved first so the page query stays a plain indexed filter.
         let company: Option<i64> = contacts::table
@@ -119,30 +196,9 @@ pub fn list_contacts(
     if let Some(after) = page.after {
         query = query.filter(contacts::id.gt(after));
     }
-    let rows = query.order(contacts::id).limit(page.limit + 1).load(conn)?;
-    let (rows, next) = into_page(rows, page, |r| r.id);
-    Ok((with_company_and_links(conn, rows)?, next))
-}
-
-/// Adds company no and name and the link codes to rows, with a fixed number of queries.
-pub fn with_company_and_links(conn: &mut Conn, rows: Vec<Contact>) -> Result<Vec<ContactView>, ApiError> {
-    let companies = companies_by_id(conn, rows.iter().filter_map(|r| r.company_id))?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut links = load_links(conn, &ids)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let company = row.company_id.and_then(|id| companies.get(&id).cloned());
-            let links = links.remove(&row.id).unwrap_or_default();
-            ContactView {
-                company_no: company.as_ref().map(|c| c.0.clone()),
-                company_version: company.as_ref().map(|c| c.2),
-                company_name: company.map(|c| c.1),
-                row,
-                links,
-            }
-        })
-        .collect())
+    let rows: Vec<ViewRow> = query.order(contacts::id).limit(page.limit + 1).load(conn)?;
+    let (rows, next) = into_page(rows, page, |r| r.0.id);
+    Ok((rows.into_iter().map(view).collect(), next))
 }
 
 /// No, name and version of the given companies (de-duplicated, in bounded `IN` lists).
@@ -160,57 +216,6 @@ pub fn companies_by_id(
         companies.extend(rows.into_iter().map(|(id, no, name, version)| (id, (no, name, version))));
     }
     Ok(companies)
-}
-
-/// The link codes of the given contacts, sorted per contact.
-pub fn load_links(conn: &mut Conn, ids: &[i64]) -> Result<HashMap<i64, ContactLinks>, ApiError> {
-    let mut links: HashMap<i64, ContactLinks> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(links);
-    }
-    for chunk in ids.chunks(db::MAX_BINDS_PER_LIST) {
-        let pairs: Vec<(i64, String)> = contact_mailing_groups::table
-            .filter(contact_mailing_groups::contact_id.eq_any(chunk))
-            .select((contact_mailing_groups::contact_id, contact_mailing_groups::mailing_group_code))
-            .load(conn)?;
-        for (id, code) in pairs {
-            links.entry(id).or_default().mailing_groups.push(code);
-        }
-        let pairs: Vec<(i64, String)> = contact_industry_groups::table
-            .filter(contact_industry_groups::contact_id.eq_any(chunk))
-            .select((contact_industry_groups::contact_id, contact_industry_groups::industry_group_code))
-            .load(conn)?;
-        for (id, code) in pairs {
-            links.entry(id).or_default().industry_groups.push(code);
-        }
-        let pairs: Vec<(i64, String)> = contact_business_relations::table
-            .filter(contact_business_relations::contact_id.eq_any(chunk))
-            .select((
-                contact_business_relations::contact_id,
-                contact_business_relations::business_relation_code,
-            ))
-            .load(conn)?;
-        for (id, code) in pairs {
-            links.entry(id).or_default().business_relations.push(code);
-        }
-        let pairs: Vec<(i64, String)> = contact_job_responsibilities::table
-            .filter(contact_job_responsibilities::contact_id.eq_any(chunk))
-            .select((
-                contact_job_responsibilities::contact_id,
-                contact_job_responsibilities::job_responsibility_code,
-            ))
-            .load(conn)?;
-        for (id, code) in pairs {
-            links.entry(id).or_default().job_responsibilities.push(code);
-        }
-    }
-    for l in links.values_mut() {
-        l.mailing_groups.sort();
-        l.industry_groups.sort();
-        l.business_relations.sort();
-        l.job_responsibilities.sort();
-    }
-    Ok(links)
 }
 
 /// Deletes a contact unless a person still belongs to it, an interaction log entry names it,

@@ -8,10 +8,8 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 
 use super::checks::{check_plans, UniqueField, UniqueOwners};
-use super::model::{
-    BulkResult, BulkStatus, Contact, ContactPatch, ContactRowValues, ContactUpdateRow, CreateContact,
-};
-use super::repo::with_company_and_links;
+use super::model::{BulkResult, BulkStatus, ContactPatch, ContactRowValues, ContactUpdateRow, CreateContact};
+use super::repo::contacts_by_id;
 use super::state::{ContactState, Existing, PlannedWrite};
 use crate::db::number_series;
 use crate::db::schema::{
@@ -137,23 +135,20 @@ fn match_key_external_id(item: &ContactPatch) -> Option<String> {
     item.external_id.clone().flatten().filter(|x| !x.trim().is_empty()).map(String::from)
 }
 
-/// Loads stored contacts as states, locking their rows on PostgreSQL so that the comparison
-/// and the write see the same version (SQLite's `BEGIN IMMEDIATE` already excludes writers).
+/// Loads stored contacts as states, locking their rows on PostgreSQL first so that the
+/// comparison and the write see the same version (SQLite's `BEGIN IMMEDIATE` already excludes
+/// writers).
 fn load_existing(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Existing>, ApiError> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(MAX_BINDS_PER_LIST) {
-        // `as_select` is typed by backend, so the query is spelled out per arm.
-        macro_rules! query {
-            () => {
-                contacts::table.filter(contacts::id.eq_any(chunk)).select(Contact::as_select())
-            };
+    if let Conn::Postgresql(c) = conn {
+        for chunk in ids.chunks(MAX_BINDS_PER_LIST) {
+            contacts::table
+                .filter(contacts::id.eq_any(chunk))
+                .select(contacts::id)
+                .for_update()
+                .load::<i64>(c)?;
         }
-        rows.extend(match conn {
-            Conn::Postgresql(c) => query!().for_update().load(c)?,
-            Conn::Sqlite(c) => query!().load(c)?,
-        });
     }
-    Ok(with_company_and_links(conn, rows)?
+    Ok(contacts_by_id(conn, ids)?
         .into_iter()
         .map(|v| Existing {
             id: v.row.id,

@@ -87,6 +87,29 @@ db_test!(a_key_created_over_http_works_until_revoked, |app| {
     assert_problem(after, 401, "unauthorized").await;
 });
 
+// A key revoked where this process cannot see it (another replica, the command line) is
+// refused once this process's memory of it has expired.
+db_test!(
+    a_key_revoked_elsewhere_is_refused_within_the_key_cache_ttl,
+    settings = |s| s.api_key_cache_ttl = std::time::Duration::from_millis(500),
+    |app| {
+        let mut conn = app.pool.get().unwrap();
+        let key = crm_segments::api_keys::repo::create_api_key(
+            &mut conn,
+            "replica-test",
+            crm_segments::domain::ApiScope::Read,
+        )
+        .unwrap();
+        let me = app.request_as(Method::GET, "/v1/me", Some(&key)).send().await.unwrap();
+        assert_json(me, 200).await;
+        assert_eq!(crm_segments::api_keys::repo::revoke_api_key(&mut conn, "replica-test").unwrap(), 1);
+        drop(conn);
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        let after = app.request_as(Method::GET, "/v1/me", Some(&key)).send().await.unwrap();
+        assert_problem(after, 401, "unauthorized").await;
+    }
+);
+
 db_test!(malformed_json_is_400, |app| {
     let response = app
         .request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
