@@ -42,7 +42,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `WORKERS`: HTTP worker threads. Default: one per core.
     pub workers: Option<usize>,
-    /// `BLOCKING_THREADS`: threads per HTTP worker that run database work. Default 4. More
+    /// `BLOCKING_THREADS`: threads per HTTP worker that run database work. Default 2. More
     /// threads than pooled connections only queue on the pool.
     pub blocking_threads: usize,
     /// `SMTP_URL`, `SMTP_FROM`, `SMTP_TIMEOUT_SECS`: the mail server emails are sent through.
@@ -197,7 +197,7 @@ impl Settings {
             admin_key,
             log_level,
             log_format,
-            blocking_threads: parse_number(&get, "BLOCKING_THREADS", 4, 1, 1024)? as usize,
+            blocking_threads: parse_number(&get, "BLOCKING_THREADS", 2, 1, 1024)? as usize,
             workers: match get("WORKERS") {
                 None => None,
                 Some(_) => Some(parse_number(&get, "WORKERS", 1, 1, 1024)? as usize),
