@@ -14,6 +14,7 @@ mod criteria;
 mod criteria_properties;
 mod delivery;
 mod deployment;
+mod disconnects;
 mod documents;
 mod exports;
 mod foundation;
