@@ -1,6 +1,8 @@
 //! The OpenAPI document: every path and schema, the bearer scheme, the shared problem answers.
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
@@ -68,6 +70,15 @@ const SHARED_PROBLEMS: &[(&str, &str, &str)] = &[
     ("422", "UnprocessableContent", "The input is well-formed but invalid; `errors` names the fields"),
     ("500", "InternalError", "The server failed; the cause is logged, not returned"),
 ];
+/// Problems a client should retry after the `Retry-After` header's seconds.
+const RETRY_PROBLEMS: &[(&str, &str, &str)] = &[
+    ("429", "TooManyRequests", "The API key's rate limit (`RATE_LIMIT_PER_SEC`) is spent for now"),
+    (
+        "503",
+        "ServiceUnavailable",
+        "The database is unreachable, busy past its timeout, or cancelled a statement past `DB_STATEMENT_TIMEOUT_SECS`",
+    ),
+];
 const BODY_PROBLEMS: &[(&str, &str, &str)] = &[
     ("413", "PayloadTooLarge", "The body is larger than the configured limit"),
     ("415", "UnsupportedMediaType", "The body is not `application/json`"),
@@ -87,15 +98,22 @@ impl Modify for SecurityAndProblems {
                     .build(),
             ),
         );
-        for (_, name, description) in SHARED_PROBLEMS.iter().chain(BODY_PROBLEMS) {
-            let response = ResponseBuilder::new()
-                .description(*description)
-                .content(
-                    PROBLEM_CONTENT_TYPE,
-                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
-                )
-                .build();
-            components.responses.insert((*name).to_owned(), RefOr::T(response));
+        for (status, name, description) in SHARED_PROBLEMS.iter().chain(RETRY_PROBLEMS).chain(BODY_PROBLEMS) {
+            let mut response = ResponseBuilder::new().description(*description).content(
+                PROBLEM_CONTENT_TYPE,
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            );
+            if RETRY_PROBLEMS.iter().any(|(retry, _, _)| retry == status) {
+                let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(0));
+                response = response.header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(seconds)
+                        .description(Some("Seconds to wait before trying again"))
+                        .build(),
+                );
+            }
+            components.responses.insert((*name).to_owned(), RefOr::T(response.build()));
         }
         mark_response_fields_required(components);
         for (path, item) in openapi.paths.paths.iter_mut() {
@@ -113,7 +131,8 @@ impl Modify for SecurityAndProblems {
 
 fn add_shared_problems(operation: &mut Operation) {
     let has_body = operation.request_body.is_some();
-    let problems = SHARED_PROBLEMS.iter().chain(BODY_PROBLEMS.iter().filter(|_| has_body));
+    let problems =
+        SHARED_PROBLEMS.iter().chain(RETRY_PROBLEMS).chain(BODY_PROBLEMS.iter().filter(|_| has_body));
     for (status, name, _) in problems {
         operation
             .responses
