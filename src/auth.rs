@@ -62,11 +62,11 @@ impl<S: RequiredScope> FromRequest for Caller<S> {
             } else if let Some(known) = state.api_keys.get(&hash) {
                 known
             } else {
-                let lookup = hash.clone();
+                let (lookup, generation) = (hash.clone(), state.api_keys.generation());
                 let found = db::run(&state.pool, move |conn| find_active_key(conn, &lookup)).await?;
                 let (name, scope) =
                     found.ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
-                state.api_keys.put(hash, name.clone(), scope);
+                state.api_keys.put(generation, hash, name.clone(), scope);
                 (name, scope)
             };
             if scope < S::SCOPE {

@@ -302,6 +302,8 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("DATABASE_URL", ":memory:"),
             ("CRM_ADMIN_KEY", "short"),
+            ("BLOCKING_THREADS", "0"),
+            ("API_KEY_CACHE_SECS", "3601"),
         ] {
             let err = settings(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(name.split('_').next().unwrap()) || err.contains(name), "{err}");

@@ -215,8 +215,39 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// Whether the error means the connection itself is gone: the server closed it (a restart, a
+/// failover, `pg_terminate_backend`: SQLSTATE class 57P, or libpq's own messages) or it could
+/// not be written to. The request answers 503; diesel reports such a connection broken and the
+/// pool drops it.
+pub fn is_connection_lost(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message().to_lowercase();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "connection to server",
+                "no connection to the server",
+            ]
+            .iter()
+            .any(|fragment| message.contains(fragment))
+        }
+        _ => false,
+    }
+}
+
 impl From<DieselError> for ApiError {
     fn from(e: DieselError) -> Self {
+        if is_connection_lost(&e) {
+            tracing::warn!(error = %e, "the database connection was lost");
+            return ApiError::Unavailable(
+                "the connection to the database was lost; retry the request".into(),
+            );
+        }
         match e {
             DieselError::NotFound => ApiError::NotFound("resource not found".into()),
             DieselError::DatabaseError(kind, info) => match kind {

@@ -178,9 +178,10 @@ pub fn build_pool(backend: &Backend, size: u32, statement_timeout: Option<Durati
     manager.connect().with_context(|| format!("cannot connect to {}", backend.name()))?;
     r2d2::Pool::builder()
         .max_size(size)
-        // No `SELECT 1` before every checkout (a quarter of a read's throughput): a connection
-        // that died fails its query (503), diesel marks it broken, and r2d2 drops it on return;
-        // `/readyz` asks the database itself.
+        // No `SELECT 1` before every checkout (a quarter of a read's throughput). A connection
+        // the server closed fails its statement (503); diesel then finds libpq's transaction
+        // status unknown and reports the connection broken, and r2d2 drops it on return, so
+        // each dead connection fails one request (tests/api/operations.rs).
         .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)

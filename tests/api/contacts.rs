@@ -262,6 +262,17 @@ db_test!(lists_filter_and_page_with_an_opaque_cursor, |app| {
     assert_eq!(names(&from_group), names(&members));
     assert_eq!(from_group["items"][0]["mailing_group_codes"], json!(["NEWS"]));
     assert_problem(app.get("/v1/mailing-groups/GHOST/contacts").await, 404, "not-found").await;
+    // Several codes in one link list come back sorted, on the contact and in the list (one
+    // aggregate per link table in the read).
+    let both =
+        create(&app, json!({"type": "company", "name": "Zeta AS", "mailing_group_codes": ["VIP", "NEWS"]}))
+            .await;
+    assert_eq!(both["mailing_group_codes"], json!(["NEWS", "VIP"]));
+    let read = assert_json(app.get(&format!("/v1/contacts/{}", both["id"])).await, 200).await;
+    assert_eq!(read["mailing_group_codes"], json!(["NEWS", "VIP"]));
+    let listed = assert_json(app.get("/v1/contacts?mailing_group=VIP").await, 200).await;
+    assert_eq!(listed["items"][0]["mailing_group_codes"], json!(["NEWS", "VIP"]));
+    assert_eq!(listed["items"][0]["industry_group_codes"], json!([]));
     let typed = assert_json(app.get("/v1/contacts?type=person").await, 200).await;
     assert_eq!(names(&typed).len(), 0);
 });

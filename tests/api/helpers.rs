@@ -83,7 +83,7 @@ fn unique_name() -> String {
 /// at process exit, and a connection or thread still closing its TLS state then can crash the
 /// exit ("double free or corruption", seen once in several runs, after every test passed).
 /// Loopback connections need no TLS, so the tests do without it.
-fn postgres_admin_url() -> Option<String> {
+pub fn postgres_admin_url() -> Option<String> {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if url.contains("sslmode=") => Some(url),
         Ok(url) if !url.is_empty() => {

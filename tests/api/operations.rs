@@ -194,6 +194,54 @@ async fn a_statement_past_the_timeout_is_cancelled_and_answered_503() {
     diesel::sql_query("SELECT pg_sleep(1.2)").execute(&mut migrations).unwrap();
 }
 
+// The database dropping every connection (a restart, a failover): each pooled connection
+// fails at most one request with 503 and `Retry-After`, is dropped as lost, and the service
+// recovers by itself, without a test query on every checkout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
+async fn connections_the_database_dropped_are_replaced_after_one_failed_request_each() {
+    let app = TestApp::spawn(Db::Postgres).await;
+    // Every pooled connection (4 in tests) opened and used.
+    let reads = (0..16).map(|_| app.get("/v1/contacts?limit=1"));
+    for response in futures_util::future::join_all(reads).await {
+        assert_eq!(response.status(), 200);
+    }
+    let url = app.database_url();
+    let database = url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let admin_url = crate::helpers::postgres_admin_url().unwrap();
+    let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
+    let terminated: Vec<TerminatedBackend> = diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity \
+         WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+    ))
+    .load(&mut admin)
+    .unwrap();
+    assert!(!terminated.is_empty(), "the service had connections open");
+    let mut failed = 0;
+    for _ in 0..12 {
+        let response = app.get("/v1/contacts?limit=1").await;
+        if response.status() == 503 {
+            assert!(response.headers().contains_key("retry-after"));
+            let problem = assert_problem(response, 503, "unavailable").await;
+            assert!(!problem.to_string().contains("127.0.0.1"), "no internals: {problem}");
+            failed += 1;
+        } else {
+            assert_eq!(response.status(), 200);
+        }
+    }
+    assert!(failed <= terminated.len(), "{failed} failures for {} lost connections", terminated.len());
+    for _ in 0..8 {
+        assert_eq!(app.get("/v1/contacts?limit=1").await.status(), 200, "recovered");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct TerminatedBackend {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    #[allow(dead_code)]
+    terminated: bool,
+}
+
 db_test!(sigterm_lets_a_log_in_progress_finish_then_exits_cleanly, |app| {
     seed(&app).await;
     let segment = segment_with(&app, &["C1", "P1", "P2"]).await;
