@@ -402,7 +402,7 @@ impl LineCsvRecord {
     ];
 }
 
-/// A line as `lines.csv` reads it (`repo::csv_lines_sql`, column for column): the line view's
+/// A line as `lines.csv` reads it (`repo::csv_select_sql`, column for column): the line view's
 /// values without what only the JSON view needs (ETag inputs, timestamps, document ids).
 #[derive(Debug, Queryable)]
 pub struct LineCsvRow {

@@ -111,12 +111,9 @@ pub fn list_lines(
     Ok((responses(conn, rows)?, next))
 }
 
-/// `lines.csv`'s statement: the live lines of the segment as `LineCsvRow`s, the company joined,
-/// in line order. A page (`after` a line id, `limit` lines) is chosen from the live-lines index
-/// before the joins, as `list_lines` does. The ids and the limit are written into the text: they
-/// are integers, never input text, and so the benchmark runs this very statement through the
-/// database's own CSV tool.
-pub fn csv_lines_sql(segment_id: i64, page: Option<(i64, i64)>) -> String {
+/// The select list of `lines.csv`'s statement: `LineCsvRow`'s columns, over the line rows
+/// (named `segment_lines`) and what `csv_joins_sql` joins to them.
+pub fn csv_select_sql() -> String {
     let columns = [
         "segment_lines.id",
         "contacts.no",
@@ -141,33 +138,45 @@ pub fn csv_lines_sql(segment_id: i64, page: Option<(i64, i64)>) -> String {
         "contacts.privacy_blocked",
         &overridden_mask_sql(),
     ];
-    let lines = match page {
-        None => "segment_lines".to_owned(),
-        Some((after, limit)) => format!(
-            "(SELECT * FROM segment_lines l WHERE l.removed_by_action_id IS NULL AND l.segment_id = {segment_id} \
-             AND l.id > {after} ORDER BY l.id LIMIT {limit}) segment_lines"
-        ),
-    };
+    format!("SELECT {}", columns.join(", "))
+}
+
+/// The joins and filter of `lines.csv`'s statement, up to the segment id it is for (then
+/// `CSV_ORDER`). The benchmark runs the same pieces, unpaged, through the database's own CSV tool.
+pub fn csv_joins_sql() -> String {
     format!(
-        "SELECT {} FROM {lines} JOIN segments ON segments.id = segment_lines.segment_id \
+        " JOIN segments ON segments.id = segment_lines.segment_id \
          JOIN contacts ON contacts.id = segment_lines.contact_id \
          LEFT JOIN contacts company ON company.id = contacts.company_id \
          LEFT JOIN interaction_templates ON {} \
-         WHERE segment_lines.removed_by_action_id IS NULL AND segment_lines.segment_id = {segment_id} \
-         ORDER BY segment_lines.id",
-        columns.join(", "),
+         WHERE segment_lines.removed_by_action_id IS NULL AND segment_lines.segment_id = ",
         effective::TEMPLATE_JOIN,
     )
 }
 
-/// A page of `lines.csv`: up to `limit` live lines after line `after`, in one statement.
+pub const CSV_ORDER: &str = " ORDER BY segment_lines.id";
+
+/// A page of `lines.csv`: up to `limit` live lines after line `after`, in one statement, the
+/// company joined. The page is chosen from the live-lines index before the joins, as
+/// `list_lines` does.
 pub fn csv_lines(
     conn: &mut Conn,
     segment_id: i64,
     after: i64,
     limit: i64,
 ) -> Result<Vec<LineCsvRow>, ApiError> {
-    Ok(sql::<LineCsvSqlType>(&csv_lines_sql(segment_id, Some((after, limit)))).load(conn)?)
+    let query = sql::<LineCsvSqlType>(&csv_select_sql())
+        .sql(" FROM (SELECT * FROM segment_lines l WHERE l.removed_by_action_id IS NULL AND l.segment_id = ")
+        .bind::<BigInt, _>(segment_id)
+        .sql(" AND l.id > ")
+        .bind::<BigInt, _>(after)
+        .sql(" ORDER BY l.id LIMIT ")
+        .bind::<BigInt, _>(limit)
+        .sql(") segment_lines")
+        .sql(&csv_joins_sql())
+        .bind::<BigInt, _>(segment_id)
+        .sql(CSV_ORDER);
+    Ok(query.load(conn)?)
 }
 
 /// Adds the contacts' company no and name (one query).
