@@ -264,6 +264,9 @@ struct Round {
     lines: usize,
     figures: Vec<Figure>,
     checks: Duration,
+    /// Median header reads with totals: of a segment of `lines` lines, of one of 10 lines,
+    /// and the segment list (50 headers with totals).
+    header_reads: [Duration; 3],
     peak_mb: f64,
 }
 
@@ -296,6 +299,7 @@ async fn run_round(
         raw.batch("VACUUM ANALYZE segment_lines");
     }
     println!("  {n} lines in two segments (raw SQL, not timed): {:.1} s", started.elapsed().as_secs_f64());
+    let header_reads = header_reads(api, raw, &a, n).await;
 
     let mut figures = Vec::new();
     let mut record = |operation: &'static str, api: Duration, raw: Duration| {
@@ -354,7 +358,50 @@ async fn run_round(
         assert_eq!(canceled_entries(raw, api_logged), expected, "{operation}: the API's entries");
         record(operation, api_time, raw_time);
     }
-    Round { lines: n, figures, checks, peak_mb: server.peak_rss_mb() }
+    Round { lines: n, figures, checks, header_reads, peak_mb: server.peak_rss_mb() }
+}
+
+/// The totals of a header are kept by triggers, so reading the header of `big` costs what
+/// reading one of ten lines does; both medians of 25 reads, and the list's.
+async fn header_reads(api: &Api, raw: &mut Raw, big: &Segment, n: usize) -> [Duration; 3] {
+    // The kept totals against the sum over every line, as the header read did before.
+    let (full_sum, sum_time) = raw.timed(|r| {
+        r.number(&format!(
+            "SELECT CAST(SUM(COALESCE(segment_lines.cost_cents, segments.unit_cost_cents, \
+             interaction_templates.unit_cost_cents, 0)) AS BIGINT) {}",
+            lines_of(big.id)
+        ))
+    });
+    let header = api.get_json(&format!("/v1/segments/{}", big.id)).await;
+    let total: f64 = header["total_cost"].as_str().unwrap().parse().unwrap();
+    assert_eq!((total * 100.0).round() as i64, full_sum, "the header's total is the sum over its lines");
+    println!("  the sum over every line (raw SQL, the old header read): {:.0} ms", ms(sum_time));
+    let small = create_segment(api).await;
+    fill_lines(raw, &small, 0, 10);
+    let mut medians = [Duration::ZERO; 3];
+    for (k, path) in [
+        format!("/v1/segments/{}", big.id),
+        format!("/v1/segments/{}", small.id),
+        "/v1/segments?limit=50".to_owned(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut times: Vec<Duration> = Vec::new();
+        for _ in 0..25 {
+            times.push(api.get_bytes(path).await.1);
+        }
+        times.sort();
+        medians[k] = times[times.len() / 2];
+    }
+    let [big_read, small_read, list] = medians;
+    println!(
+        "  header read with totals: {n} lines {:.2} ms, 10 lines {:.2} ms; list of 50 {:.2} ms",
+        ms(big_read),
+        ms(small_read),
+        ms(list)
+    );
+    medians
 }
 
 /// Loads the contacts (enough for the largest size) and runs a round per size against
@@ -431,10 +478,14 @@ fn print_reports(reports: &[Report]) {
         );
         for round in &r.rounds {
             println!(
-                "  after {} lines: server peak RSS {:.0} MB; the service's checks alone {:.0} ms",
+                "  after {} lines: server peak RSS {:.0} MB; the service's checks alone {:.0} ms; \
+                 header read {:.2} ms (10 lines: {:.2} ms), segment list {:.2} ms",
                 round.lines,
                 round.peak_mb,
-                ms(round.checks)
+                ms(round.checks),
+                ms(round.header_reads[0]),
+                ms(round.header_reads[1]),
+                ms(round.header_reads[2])
             );
         }
     }

@@ -338,6 +338,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Kept by triggers on `segment_lines` (migration 000009): what the totals need per
+    /// segment and per line template ('' for the header's).
+    segment_line_totals (segment_id, interaction_template_code) {
+        segment_id -> BigInt,
+        interaction_template_code -> Text,
+        lines_inheriting_cost -> BigInt,
+        lines_inheriting_duration -> BigInt,
+        overridden_cost_cents -> BigInt,
+        overridden_duration_min -> BigInt,
+    }
+}
+
+diesel::table! {
     segment_line_documents (id) {
         id -> BigInt,
         segment_line_id -> BigInt,
@@ -399,6 +412,7 @@ diesel::joinable!(contact_business_relations -> contacts (contact_id));
 diesel::joinable!(contact_job_responsibilities -> contacts (contact_id));
 diesel::joinable!(contacts -> salespeople (salesperson_code));
 diesel::joinable!(segment_lines -> segments (segment_id));
+diesel::joinable!(segment_line_totals -> segments (segment_id));
 diesel::joinable!(segment_lines -> contacts (contact_id));
 diesel::joinable!(segments -> interaction_templates (interaction_template_code));
 diesel::joinable!(interaction_templates -> interaction_groups (interaction_group_code));
@@ -437,6 +451,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     template_attachments,
     template_current_attachments,
     segment_line_documents,
+    segment_line_totals,
     entry_documents,
     entry_deliveries,
 );

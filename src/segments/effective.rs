@@ -86,9 +86,21 @@ pub const CORRESPONDENCE_TYPE: &str = "COALESCE(segment_lines.correspondence_typ
           THEN NULL ELSE contacts.correspondence_type END, \
      segments.correspondence_type, interaction_templates.correspondence_type)";
 
-/// Totals over a segment's lines; SUM is cast because PostgreSQL sums BIGINT as NUMERIC.
-pub const TOTAL_COST_CENTS: &str = concat!("CAST(COALESCE(SUM(", cost_cents!(), "), 0) AS BIGINT)");
-pub const TOTAL_DURATION_MIN: &str = concat!("CAST(COALESCE(SUM(", duration_min!(), "), 0) AS BIGINT)");
+/// Joins, to a row of `segment_line_totals`, the template its lines take their defaults from:
+/// their own ('' stands for none), else the header's, as in `TEMPLATE_JOIN`.
+pub const TOTALS_TEMPLATE_JOIN: &str = "interaction_templates.code = \
+     COALESCE(NULLIF(segment_line_totals.interaction_template_code, ''), segments.interaction_template_code)";
+
+/// A segment's totals from its `segment_line_totals` rows (a handful, whatever the number of
+/// lines): the overriding values, plus each inheriting line at `COST_CENTS` / `DURATION_MIN`
+/// without the line's own (the header's, else the template's, else 0). SUM is cast because
+/// PostgreSQL sums BIGINT as NUMERIC.
+pub const TOTAL_COST_CENTS: &str = "CAST(COALESCE(SUM(segment_line_totals.overridden_cost_cents \
+     + segment_line_totals.lines_inheriting_cost \
+       * COALESCE(segments.unit_cost_cents, interaction_templates.unit_cost_cents, 0)), 0) AS BIGINT)";
+pub const TOTAL_DURATION_MIN: &str = "CAST(COALESCE(SUM(segment_line_totals.overridden_duration_min \
+     + segment_line_totals.lines_inheriting_duration \
+       * COALESCE(segments.unit_duration_min, interaction_templates.unit_duration_min, 0)), 0) AS BIGINT)";
 
 /// Joins the line's effective salesperson, whose name, email and phone documents merge.
 pub const SALESPERSON_JOIN: &str =

@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Bool};
 use super::effective;
 use super::model::{CreateSegment, Segment, SegmentPatch, SegmentView, TemplateDefaults};
 use crate::db::number_series;
-use crate::db::schema::{interaction_templates, salespeople, segment_lines, segments};
+use crate::db::schema::{interaction_templates, salespeople, segment_line_totals, segment_lines, segments};
 use crate::db::{self, Conn};
 use crate::domain::money::Money;
 use crate::domain::patch;
@@ -183,11 +183,11 @@ pub fn get_segment(conn: &mut Conn, id: i64) -> Result<SegmentView, ApiError> {
         .first(conn)
         .optional()?
         .ok_or_else(|| ApiError::not_found(format!("segment {id}")))?;
-    Ok(views(conn, vec![row], true)?.remove(0))
+    Ok(views(conn, vec![row])?.remove(0))
 }
 
-/// Adds template defaults (one query) and, when asked, line totals (one aggregate per segment).
-fn views(conn: &mut Conn, rows: Vec<Segment>, with_totals: bool) -> Result<Vec<SegmentView>, ApiError> {
+/// Adds template defaults (one query) and line totals (one query over the totals' counters).
+fn views(conn: &mut Conn, rows: Vec<Segment>) -> Result<Vec<SegmentView>, ApiError> {
     let codes: Vec<String> = rows.iter().filter_map(|r| r.interaction_template_code.clone()).collect();
     let templates: std::collections::HashMap<String, TemplateDefaults> = interaction_templates::table
         .filter(interaction_templates::code.eq_any(&codes))
@@ -209,8 +209,7 @@ fn views(conn: &mut Conn, rows: Vec<Segment>, with_totals: bool) -> Result<Vec<S
         .into_iter()
         .collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let totals: std::collections::HashMap<i64, (i64, i64)> =
-        if with_totals { totals(conn, &ids)? } else { Default::default() };
+    let totals = totals(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -221,17 +220,17 @@ fn views(conn: &mut Conn, rows: Vec<Segment>, with_totals: bool) -> Result<Vec<S
         .collect())
 }
 
-/// Sums of effective cost and duration over the live lines of the segments, in one
-/// aggregate query grouped by segment.
+/// Sums of effective cost and duration over the live lines of the segments, from the counters
+/// that triggers keep per segment and line template: one aggregate over a few rows per
+/// segment, however many lines it has.
 fn totals(conn: &mut Conn, ids: &[i64]) -> Result<std::collections::HashMap<i64, (i64, i64)>, ApiError> {
-    let rows: Vec<(i64, i64, i64)> = segment_lines::table
+    let rows: Vec<(i64, i64, i64)> = segment_line_totals::table
         .inner_join(segments::table)
-        .left_join(interaction_templates::table.on(sql::<Bool>(effective::TEMPLATE_JOIN)))
-        .filter(segment_lines::segment_id.eq_any(ids))
-        .filter(segment_lines::removed_by_action_id.is_null())
-        .group_by(segment_lines::segment_id)
+        .left_join(interaction_templates::table.on(sql::<Bool>(effective::TOTALS_TEMPLATE_JOIN)))
+        .filter(segment_line_totals::segment_id.eq_any(ids))
+        .group_by(segment_line_totals::segment_id)
         .select((
-            segment_lines::segment_id,
+            segment_line_totals::segment_id,
             sql::<BigInt>(effective::TOTAL_COST_CENTS),
             sql::<BigInt>(effective::TOTAL_DURATION_MIN),
         ))
@@ -279,7 +278,7 @@ pub fn list_segments(
     }
     let rows = query.order(segments::id).limit(page.limit + 1).load(conn)?;
     let (rows, next) = into_page(rows, page, |r| r.id);
-    Ok((views(conn, rows, true)?, next))
+    Ok((views(conn, rows)?, next))
 }
 
 /// Takes the segment for a write: 404 for none, 409 when it is logged. On PostgreSQL the row

@@ -635,3 +635,156 @@ db_test!(a_contact_delete_racing_an_add_of_lines_never_fails_the_server, |app| {
         "the counter stays true"
     );
 });
+
+/// One step of the totals property: every way a line's effective cost or duration changes.
+#[derive(Debug, Clone)]
+enum Step {
+    AddByHand(Vec<usize>),
+    Criteria {
+        action: &'static str,
+        city: &'static str,
+    },
+    Undo,
+    /// Line (index into the live lines), cost, duration, template; `None` clears the override.
+    PatchLine(usize, Option<i64>, Option<i64>, Option<&'static str>),
+    PatchHeader(Option<i64>, Option<i64>, Option<&'static str>),
+    TemplateCost(&'static str, i64, i64),
+    DeleteLine(usize),
+    DeleteContact(usize),
+}
+
+const TOTALS_TEMPLATES: [&str; 2] = ["T1", "T2"];
+const TOTALS_CITIES: [&str; 3] = ["Oslo", "Bergen", "Molde"];
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    let cents = || proptest::option::of(0_i64..100_000);
+    let minutes = || proptest::option::of(0_i64..600);
+    let template = || proptest::option::of(prop::sample::select(TOTALS_TEMPLATES.to_vec()));
+    let city = prop::sample::select(TOTALS_CITIES.to_vec());
+    prop_oneof![
+        2 => prop::collection::vec(0_usize..12, 1..4).prop_map(Step::AddByHand),
+        2 => (prop::sample::select(vec!["add", "remove", "refine"]), city)
+            .prop_map(|(action, city)| Step::Criteria { action, city }),
+        1 => Just(Step::Undo),
+        4 => (0_usize..50, cents(), minutes(), template()).prop_map(|(i, c, d, t)| Step::PatchLine(i, c, d, t)),
+        2 => (cents(), minutes(), template()).prop_map(|(c, d, t)| Step::PatchHeader(c, d, t)),
+        1 => (prop::sample::select(TOTALS_TEMPLATES.to_vec()), 0_i64..100_000, 0_i64..600)
+            .prop_map(|(t, c, d)| Step::TemplateCost(t, c, d)),
+        1 => (0_usize..50).prop_map(Step::DeleteLine),
+        1 => (0_usize..12).prop_map(Step::DeleteContact),
+    ]
+}
+
+fn money_cents(value: &Value) -> i64 {
+    let text = value.as_str().unwrap_or_else(|| panic!("money is a string: {value}"));
+    let (whole, fraction) = text.split_once('.').unwrap();
+    whole.parse::<i64>().unwrap() * 100 + fraction.parse::<i64>().unwrap()
+}
+
+/// The header's totals, and the same segment's in the list, against the sum of its lines'
+/// effective values as the line view computes them one by one.
+async fn assert_totals_are_the_sum_of_lines(app: &TestApp, segment_id: &Value, after: &Step) {
+    let header = assert_json(app.get(&format!("/v1/segments/{segment_id}")).await, 200).await;
+    let lines = lines(app, segment_id).await;
+    let cost: i64 = lines.iter().map(|l| money_cents(&l["cost"])).sum();
+    let duration: i64 = lines.iter().map(|l| l["duration_min"].as_i64().unwrap()).sum();
+    assert_eq!(
+        (money_cents(&header["total_cost"]), header["total_duration_min"].as_i64().unwrap()),
+        (cost, duration),
+        "totals after {after:?} over {} lines",
+        lines.len()
+    );
+    let listed = assert_json(app.get("/v1/segments?limit=200").await, 200).await;
+    let listed = listed["items"].as_array().unwrap().iter().find(|s| s["id"] == *segment_id).unwrap().clone();
+    assert_eq!(
+        (&listed["total_cost"], &listed["total_duration_min"]),
+        (&header["total_cost"], &header["total_duration_min"])
+    );
+}
+
+db_test!(segment_totals_equal_the_sum_of_the_lines_after_any_sequence_of_changes, |app| {
+    use proptest::strategy::{Strategy, ValueTree};
+    seed_template(&app, "T1", 1_000, None);
+    seed_template(&app, "T2", 250, Some("email"));
+    let mut contacts = Vec::new();
+    for i in 0..12 {
+        let city = TOTALS_CITIES[i % TOTALS_CITIES.len()];
+        contacts
+            .push(contact(&app, json!({"type": "company", "name": format!("Co {i}"), "city": city})).await);
+    }
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let sequences = proptest::collection::vec(step(), 1..20);
+    for _ in 0..10 {
+        let steps = sequences.new_tree(&mut runner).unwrap().current();
+        let s = segment(&app, json!({"interaction_template_code": "T1"})).await;
+        let base = format!("/v1/segments/{}", s["id"]);
+        for step in &steps {
+            let live = lines(&app, &s["id"]).await;
+            let line = |i: usize| (!live.is_empty()).then(|| live[i % live.len()]["id"].clone());
+            let response = match step {
+                Step::AddByHand(picks) => {
+                    let ids: Vec<i64> = picks.iter().map(|i| contacts[*i]).collect();
+                    Some(app.post(&format!("{base}/lines"), &json!({"contact_ids": ids})).await)
+                }
+                Step::Criteria { action, city } => {
+                    let filter = json!({"field": "city", "op": "eq", "value": city});
+                    let mut body = json!({"action": action, "filter": filter});
+                    if *action == "add" {
+                        body["allow_existing"] = json!(true);
+                    }
+                    Some(app.post(&format!("{base}/criteria-actions"), &body).await)
+                }
+                Step::Undo => Some(app.post(&format!("{base}/criteria-actions/undo"), &json!({})).await),
+                Step::PatchLine(i, cost, duration, template) => match line(*i) {
+                    Some(id) => {
+                        let body = json!({
+                            "cost": cost.map(|c| c as f64 / 100.0), "duration_min": duration,
+                            "interaction_template_code": template,
+                        });
+                        Some(app.patch(&format!("{base}/lines/{id}"), &body).await)
+                    }
+                    None => None,
+                },
+                Step::PatchHeader(cost, duration, template) => {
+                    // The template first: choosing one resets the header's own cost and duration.
+                    let body = json!({"interaction_template_code": template});
+                    assert_json(app.patch(&base, &body).await, 200).await;
+                    let body =
+                        json!({"unit_cost": cost.map(|c| c as f64 / 100.0), "unit_duration_min": duration});
+                    Some(app.patch(&base, &body).await)
+                }
+                Step::TemplateCost(code, cost, duration) => {
+                    diesel::update(interaction_templates::table.find(*code))
+                        .set((
+                            interaction_templates::unit_cost_cents.eq(*cost),
+                            interaction_templates::unit_duration_min.eq(*duration),
+                        ))
+                        .execute(&mut *app.conn())
+                        .unwrap();
+                    None
+                }
+                Step::DeleteLine(i) => match line(*i) {
+                    Some(id) => Some(app.delete(&format!("{base}/lines/{id}")).await),
+                    None => None,
+                },
+                Step::DeleteContact(i) => {
+                    let id = contacts[*i];
+                    let response = app.delete(&format!("/v1/contacts/{id}")).await;
+                    if response.status() == 204 {
+                        // Back under a new id, so later steps still have twelve contacts.
+                        let city = TOTALS_CITIES[i % TOTALS_CITIES.len()];
+                        let body = json!({"type": "company", "name": format!("Co {i}"), "city": city});
+                        contacts[*i] = contact(&app, body).await;
+                    }
+                    Some(response)
+                }
+            };
+            if let Some(response) = response {
+                // Refusals (an undo with nothing to undo) are fine; a server error is not.
+                assert!(response.status().as_u16() < 500, "{step:?}: {}", response.text().await.unwrap());
+            }
+            assert_totals_are_the_sum_of_lines(&app, &s["id"], step).await;
+        }
+    }
+});
