@@ -208,33 +208,29 @@ pub struct CreateTemplate {
     /// Required, at most 100 characters.
     #[schema(max_length = 100)]
     pub description: String,
-    /// Default `outbound`.
+    /// Default: `outbound`.
     #[serde(default)]
-    #[schema(default = json!(InformationFlow::Outbound))]
     pub information_flow: Option<InformationFlow>,
-    /// Default `us`.
+    /// Default: `us`.
     #[serde(default)]
-    #[schema(default = json!(InitiatedBy::Us))]
     pub initiated_by: Option<InitiatedBy>,
-    /// At least 0, at most two decimals, as a string (`"12.50"`) or a number; default `"0.00"`.
+    /// At least 0, at most two decimals, as a string (`"12.50"`) or a number. Default: `"0.00"`.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "12.50", default = "0.00")]
+    #[schema(value_type = Option<String>, example = "12.50")]
     pub unit_cost: Option<Money>,
-    /// Minutes, at least 0; default 0.
+    /// Minutes, at least 0. Default: `0`.
     #[serde(default)]
-    #[schema(default = 0)]
     pub unit_duration_min: Option<i64>,
-    /// `email` when omitted (as in BC); `null` for none.
+    /// `null` for none. Default: `email` (as in BC).
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<CorrespondenceType>, default = json!(CorrespondenceType::Email))]
+    #[schema(value_type = Option<CorrespondenceType>)]
     pub correspondence_type: Option<Option<CorrespondenceType>>,
     /// At most 10 characters.
     #[serde(default)]
     #[schema(max_length = 10)]
     pub language_code: Option<String>,
-    /// Default false.
+    /// Default: `false`.
     #[serde(default)]
-    #[schema(default = false)]
     pub ignore_contact_correspondence_type: Option<bool>,
 }
 
