@@ -368,7 +368,7 @@ async fn header_reads(api: &Api, raw: &mut Raw, big: &Segment, n: usize) -> [Dur
     let (full_sum, sum_time) = raw.timed(|r| {
         r.number(&format!(
             "SELECT CAST(SUM(COALESCE(segment_lines.cost_cents, segments.unit_cost_cents, \
-             interaction_templates.unit_cost_cents, 0)) AS BIGINT) {}",
+             interaction_templates.unit_cost_cents, 0)) AS BIGINT) AS n {}",
             lines_of(big.id)
         ))
     });
