@@ -26,6 +26,9 @@ pub struct Settings {
     pub bind: String,
     /// `DB_POOL_SIZE`: connections in the pool. Default 10.
     pub pool_size: u32,
+    /// `DB_POOL_TIMEOUT_SECS`: how long a request waits for a pooled connection (also for one
+    /// to a database that does not answer) before it answers 503. Default 10.
+    pub pool_timeout: Duration,
     /// `BODY_LIMIT_BYTES`: largest accepted request body. Default 4 MiB.
     pub body_limit: usize,
     /// `ATTACHMENT_MAX_BYTES`: largest template document accepted. Default 10 MiB.
@@ -183,6 +186,7 @@ impl Settings {
             database,
             bind,
             pool_size: parse_number(&get, "DB_POOL_SIZE", 10, 1, 1000)? as u32,
+            pool_timeout: Duration::from_secs(parse_number(&get, "DB_POOL_TIMEOUT_SECS", 10, 1, 600)?),
             body_limit: parse_number(&get, "BODY_LIMIT_BYTES", 4 * 1024 * 1024, 1024, 1 << 30)? as usize,
             attachment_max_bytes: parse_number(&get, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, 1024, 1 << 30)?
                 as usize,
@@ -279,6 +283,7 @@ mod tests {
         assert_eq!(s.database, Backend::Sqlite(DEFAULT_DATABASE_URL.into()));
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.pool_size, 10);
+        assert_eq!(s.pool_timeout, Duration::from_secs(10));
         assert_eq!(s.bulk_max_items, 1000);
         assert_eq!(s.attachment_max_bytes, 10 * 1024 * 1024);
     }
@@ -297,6 +302,7 @@ mod tests {
             ("BIND", "nonsense"),
             ("DB_POOL_SIZE", "0"),
             ("DB_POOL_SIZE", "many"),
+            ("DB_POOL_TIMEOUT_SECS", "0"),
             ("ATTACHMENT_MAX_BYTES", "12"),
             ("LOG_FORMAT", "xml"),
             ("DATABASE_URL", "mysql://x"),

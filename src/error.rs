@@ -11,6 +11,9 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
+/// The `Retry-After` of a `database-read-only` answer, in seconds.
+pub const READ_ONLY_RETRY_AFTER_SECS: u64 = 30;
+
 /// What went wrong with one field of the input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -84,6 +87,12 @@ pub enum ApiError {
     Refused { code: &'static str, detail: String, errors: Vec<FieldError> },
     #[error("{0}")]
     Unavailable(String),
+    /// The database accepts reads but no writes (a read-only filesystem or server).
+    #[error("{0}")]
+    ReadOnly(String),
+    /// The database's storage is full: nothing was written.
+    #[error("{0}")]
+    StorageFull(String),
     /// The caller's rate limit is spent; it may try again after `retry_after` seconds.
     #[error("too many requests: the rate limit allows the next one in {retry_after} s")]
     TooManyRequests { retry_after: u64 },
@@ -126,6 +135,8 @@ impl ApiError {
                 (code, "Unprocessable content")
             }
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
+            ApiError::ReadOnly(_) => ("database-read-only", "Service unavailable"),
+            ApiError::StorageFull(_) => ("database-full", "Insufficient storage"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         }
@@ -173,17 +184,23 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) | ApiError::Unprocessable { .. } | ApiError::Refused { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::ReadOnly(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let ApiError::Internal(source) = self {
-            tracing::error!(error = %error_chain(source.as_ref()), "request failed");
-        } else if let ApiError::Unavailable(reason) = self {
-            tracing::warn!(%reason, "service unavailable");
+        match self {
+            ApiError::Internal(source) => {
+                tracing::error!(error = %error_chain(source.as_ref()), "request failed");
+            }
+            ApiError::Unavailable(reason) | ApiError::ReadOnly(reason) => {
+                tracing::warn!(%reason, "service unavailable");
+            }
+            ApiError::StorageFull(reason) => tracing::warn!(%reason, "insufficient storage"),
+            _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
@@ -193,6 +210,10 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            // An operator has to make the storage writable again: not a matter of a second.
+            ApiError::ReadOnly(_) => {
+                response.insert_header((header::RETRY_AFTER, READ_ONLY_RETRY_AFTER_SECS.to_string()));
             }
             ApiError::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
@@ -274,9 +295,21 @@ impl From<DieselError> for ApiError {
                         detail: "the input breaks a data rule".into(),
                     }
                 }
-                _ => by_message(info.message())
-                    .unwrap_or_else(|| ApiError::internal(DieselError::DatabaseError(kind, info))),
+                _ => match by_message(info.message()) {
+                    // The database's own words go to the log only: they may name files or hosts.
+                    Some(api) if api.status_code().is_server_error() => {
+                        tracing::warn!(error = info.message(), "the database refused the request");
+                        api
+                    }
+                    Some(api) => api,
+                    None => ApiError::internal(DieselError::DatabaseError(kind, info)),
+                },
             },
+            // A COMMIT that failed and whose ROLLBACK failed too: the commit's error is the cause.
+            DieselError::RollbackErrorOnCommit { commit_error, rollback_error } => {
+                tracing::warn!(error = %rollback_error, "the rollback after a failed commit failed too");
+                ApiError::from(*commit_error)
+            }
             other => ApiError::internal(other),
         }
     }
@@ -285,8 +318,9 @@ impl From<DieselError> for ApiError {
 /// Database errors diesel has no kind for. diesel exposes neither PostgreSQL's SQLSTATE nor
 /// SQLite's extended result code for these (it maps them all to `Unknown`), so they are told apart
 /// by the server's fixed message text for each code, in one table: lost lock races (40P01,
-/// 55P03) are 409 to retry, a busy SQLite (SQLITE_BUSY, SQLITE_LOCKED) is 503, bad values (22021,
-/// 22003, 2201B) are 422.
+/// 55P03) are 409 to retry, a busy SQLite (SQLITE_BUSY, SQLITE_LOCKED) is 503, a read-only
+/// database (SQLITE_READONLY, 25006) 503 `database-read-only`, full storage (SQLITE_FULL, 53100)
+/// 507 `database-full`, bad values (22021, 22003, 2201B) are 422.
 fn by_message(message: &str) -> Option<ApiError> {
     const RETRY: &str = "a concurrent request held the same data; retry the request";
     let lower = message.to_lowercase();
@@ -299,6 +333,21 @@ fn by_message(message: &str) -> Option<ApiError> {
         ))
     } else if has(&["database is locked", "database table is locked"]) {
         Some(ApiError::Unavailable("the database is busy with other writes; retry shortly".into()))
+    } else if has(&["attempt to write a readonly database", "read-only transaction"]) {
+        // SQLITE_READONLY: the file or its filesystem is read-only; PostgreSQL 25006: a standby
+        // or `default_transaction_read_only`. Reads still work.
+        Some(ApiError::ReadOnly(
+            "the database accepts no changes at the moment (it is read-only); reads still work, \
+             retry the change later"
+                .into(),
+        ))
+    } else if has(&["database or disk is full", "no space left on device"]) {
+        // SQLITE_FULL, PostgreSQL 53100: the transaction is rolled back whole.
+        Some(ApiError::StorageFull("the database's storage is full; nothing was changed".into()))
+    } else if has(&["disk i/o error", "unable to open database file"]) {
+        // SQLITE_IOERR, SQLITE_CANTOPEN: the storage failed a read or write (the transaction is
+        // rolled back), or a file SQLite needs cannot be opened.
+        Some(ApiError::Unavailable("the database could not use its storage; retry later".into()))
     } else if has(&["invalid byte sequence"]) {
         Some(ApiError::Unprocessable {
             code: "invalid-text",

@@ -45,7 +45,12 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, and binds `settings.bind` (port 0 picks a free port).
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
-        let pool = db::build_pool(&settings.database, settings.pool_size, settings.statement_timeout)?;
+        let pool = db::build_pool(
+            &settings.database,
+            settings.pool_size,
+            settings.statement_timeout,
+            settings.pool_timeout,
+        )?;
         let initial_admin_key = {
             // Migrations on a connection of their own: the pool's have a statement timeout.
             let mut conn = db::connect(&settings.database)?;

@@ -1,9 +1,11 @@
 //! The one connection type over SQLite and PostgreSQL, its pool, migrations and helpers.
 
+pub mod filesystem;
 pub mod number_series;
 pub mod schema;
 pub mod sql;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -15,6 +17,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use self::filesystem::FilesystemWatch;
 use crate::error::ApiError;
 use crate::metrics::METRICS;
 
@@ -92,11 +95,17 @@ impl Backend {
 pub struct ConnectionManager {
     backend: Backend,
     statement_timeout: Option<Duration>,
+    /// SQLite's: whether its file's filesystem is read-only.
+    filesystem: Option<Arc<FilesystemWatch>>,
 }
 
 impl ConnectionManager {
     pub fn new(backend: Backend, statement_timeout: Option<Duration>) -> Self {
-        ConnectionManager { backend, statement_timeout }
+        let filesystem = match &backend {
+            Backend::Sqlite(path) => Some(Arc::new(FilesystemWatch::new(path))),
+            Backend::Postgres(_) => None,
+        };
+        ConnectionManager { backend, statement_timeout, filesystem }
     }
 }
 
@@ -107,6 +116,10 @@ pub enum ConnectError {
     Connection(#[from] diesel::ConnectionError),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
+    /// No SQLite connection is opened while its file's filesystem is read-only (see
+    /// `db::filesystem`).
+    #[error("the SQLite file's filesystem is read-only")]
+    ReadOnlyFilesystem,
 }
 
 /// Per-connection SQLite settings: PRAGMAs are not persistent (but for WAL), so r2d2 applies
@@ -143,6 +156,9 @@ impl ManageConnection for ConnectionManager {
                 Ok(Conn::Postgresql(conn))
             }
             Backend::Sqlite(path) => {
+                if self.filesystem.as_ref().is_some_and(|fs| fs.check()) {
+                    return Err(ConnectError::ReadOnlyFilesystem);
+                }
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute(SQLITE_PRAGMAS)?;
                 unicode_lower_utils::register_impl(&mut conn, |text: Option<String>| {
@@ -153,8 +169,25 @@ impl ManageConnection for ConnectionManager {
         }
     }
 
+    /// On SQLite, at every checkout: once its file's filesystem has been found read-only, the
+    /// connection is set to refuse writes (`query_only`, SQLITE_READONLY: 503
+    /// `database-read-only`) while it is, and to make them again once it is writable, without a
+    /// restart (see `db::filesystem`, tests/api/faults/sqlite_storage.rs). Always valid.
     fn is_valid(&self, conn: &mut Conn) -> Result<(), ConnectError> {
-        conn.ping().map_err(ConnectError::Query)
+        match (&self.filesystem, conn) {
+            (Some(filesystem), Conn::Sqlite(c)) => {
+                let read_only = filesystem.read_only();
+                if filesystem.ever_read_only() {
+                    c.batch_execute(if read_only {
+                        "PRAGMA query_only = ON"
+                    } else {
+                        "PRAGMA query_only = OFF"
+                    })?;
+                }
+                Ok(())
+            }
+            (_, conn) => conn.ping().map_err(ConnectError::Query),
+        }
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
@@ -171,7 +204,13 @@ pub fn connect(backend: &Backend) -> anyhow::Result<Conn> {
 }
 
 /// Builds the pool; fails with the database's message when the first connection cannot open.
-pub fn build_pool(backend: &Backend, size: u32, statement_timeout: Option<Duration>) -> anyhow::Result<Pool> {
+/// A checkout waits at most `checkout_timeout` (`DB_POOL_TIMEOUT_SECS`) for a connection.
+pub fn build_pool(
+    backend: &Backend,
+    size: u32,
+    statement_timeout: Option<Duration>,
+    checkout_timeout: Duration,
+) -> anyhow::Result<Pool> {
     let manager = ConnectionManager::new(backend.clone(), statement_timeout);
     // Open one connection first so that a wrong URL fails at once with its real reason
     // instead of r2d2 retrying for its whole connection timeout.
@@ -181,9 +220,12 @@ pub fn build_pool(backend: &Backend, size: u32, statement_timeout: Option<Durati
         // No `SELECT 1` before every checkout (a quarter of a read's throughput). A connection
         // the server closed fails its statement (503); diesel then finds libpq's transaction
         // status unknown and reports the connection broken, and r2d2 drops it on return, so
-        // each dead connection fails one request (tests/api/operations.rs).
-        .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(10))
+        // each dead connection fails one request (tests/api/operations.rs). SQLite's check is
+        // local and cheap: see `is_valid`.
+        .test_on_check_out(matches!(backend, Backend::Sqlite(_)))
+        // Also how long a request waits while the database refuses connections; r2d2 keeps
+        // trying to reconnect meanwhile, backing off up to half of it.
+        .connection_timeout(checkout_timeout)
         .build(manager)
         .context("cannot build the connection pool")
 }
@@ -269,7 +311,13 @@ where
             Ok(value)
         }
         Err(e) => {
-            <Conn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            // The work's error is the cause, also when the rollback fails: SQLite ends the
+            // transaction itself after SQLITE_FULL or SQLITE_IOERR (its ROLLBACK then finds none
+            // active), and a lost connection fails both. diesel knows the connection's state
+            // either way and marks it broken when it cannot tell, so the pool drops it.
+            if let Err(rollback) = <Conn as Connection>::TransactionManager::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "the rollback after a failed write failed");
+            }
             Err(e)
         }
     }

@@ -407,7 +407,9 @@ mod tests {
 
     fn sqlite_pool(name: &str) -> (Pool, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!("crm_idem_{name}_{}.db", std::process::id()));
-        let pool = db::build_pool(&Backend::Sqlite(path.display().to_string()), 2, None).unwrap();
+        let pool =
+            db::build_pool(&Backend::Sqlite(path.display().to_string()), 2, None, Duration::from_secs(10))
+                .unwrap();
         db::run_migrations(&mut pool.get().unwrap()).unwrap();
         (pool, path)
     }

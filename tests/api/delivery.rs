@@ -25,14 +25,14 @@ async fn app_with_smtp(db: Db, sink: &SmtpSink, max_attempts: i64) -> Option<Tes
     .await
 }
 
-fn smtp_settings(url: &str) -> Option<crm_segments::config::SmtpSettings> {
+pub fn smtp_settings(url: &str) -> Option<crm_segments::config::SmtpSettings> {
     let env: BTreeMap<&str, &str> =
         [("SMTP_URL", url), ("SMTP_FROM", "Kundeservice <crm@example.com>")].into_iter().collect();
     Settings::from_lookup(|name| env.get(name).map(|v| (*v).to_owned())).unwrap().smtp
 }
 
 /// The logged segment's entries once none is pending any more (panics after 30 s).
-async fn settled_entries(app: &TestApp, logged_segment: i64) -> Vec<Value> {
+pub async fn settled_entries(app: &TestApp, logged_segment: i64) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let path = format!("/v1/logged-segments/{logged_segment}/entries?limit=1000");
@@ -46,7 +46,7 @@ async fn settled_entries(app: &TestApp, logged_segment: i64) -> Vec<Value> {
     }
 }
 
-async fn log_and_deliver(app: &TestApp, segment: i64) -> i64 {
+pub async fn log_and_deliver(app: &TestApp, segment: i64) -> i64 {
     let logged =
         assert_json(app.post(&format!("/v1/segments/{segment}/log"), &json!({"deliver": true})).await, 201)
             .await;

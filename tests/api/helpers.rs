@@ -53,7 +53,12 @@ pub enum Db {
 
 enum TestDb {
     Sqlite(std::path::PathBuf),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A database the test made and removes itself (see [`TestApp::spawn_on`]).
+    External(String),
 }
 
 pub struct TestApp {
@@ -140,6 +145,17 @@ impl Drop for FreshPostgres {
     }
 }
 
+/// The settings every test app starts from: port 0, a small pool, two workers, a known admin key.
+fn test_settings(database: Backend) -> Settings {
+    let mut settings = Settings::from_lookup(|_| None).expect("default settings");
+    settings.database = database;
+    settings.bind = "127.0.0.1:0".into();
+    settings.pool_size = 4;
+    settings.workers = Some(2);
+    settings.admin_key = Some("test-admin-key-0123456789".into());
+    settings
+}
+
 impl TestApp {
     pub async fn spawn(db: Db) -> TestApp {
         Self::try_spawn(db).await.expect("the database for this test is not configured")
@@ -168,20 +184,29 @@ impl TestApp {
                 (Backend::Postgres(with_database(&admin_url, &name)), TestDb::Postgres { admin_url, name })
             }
         };
-        let mut settings = Settings::from_lookup(|_| None).expect("default settings");
-        settings.database = backend;
-        settings.bind = "127.0.0.1:0".into();
-        settings.pool_size = 4;
-        settings.workers = Some(2);
-        settings.admin_key = Some("test-admin-key-0123456789".into());
+        let mut settings = test_settings(backend);
         configure(&mut settings);
-        if std::env::var("TEST_LOG").is_ok() {
-            crm_segments::telemetry::init("info", crm_segments::config::LogFormat::Text);
-        }
         Some(Self::start(settings, db, test_db).await)
     }
 
+    /// The app on a database the test made itself and removes itself (a private PostgreSQL
+    /// server, a file on a filesystem of its own), migrated on start; dropping the app leaves
+    /// the database alone.
+    pub async fn spawn_on(database_url: &str, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let backend = Backend::from_url(database_url).expect("a database URL");
+        let db = match backend {
+            Backend::Postgres(_) => Db::Postgres,
+            Backend::Sqlite(_) => Db::Sqlite,
+        };
+        let mut settings = test_settings(backend);
+        configure(&mut settings);
+        Self::start(settings, db, TestDb::External(database_url.to_owned())).await
+    }
+
     async fn start(settings: Settings, db: Db, test_db: TestDb) -> TestApp {
+        if std::env::var("TEST_LOG").is_ok() {
+            crm_segments::telemetry::init("info", crm_segments::config::LogFormat::Text);
+        }
         let admin_key = settings.admin_key.clone().expect("admin key");
         let app = Application::build(settings).expect("the application builds");
         let pool = app.pool().clone();
@@ -233,6 +258,7 @@ impl TestApp {
         match &self.test_db {
             TestDb::Sqlite(path) => path.display().to_string(),
             TestDb::Postgres { admin_url, name } => with_database(admin_url, name),
+            TestDb::External(url) => url.clone(),
         }
     }
 
@@ -256,6 +282,7 @@ impl Drop for TestApp {
                         .execute(&mut conn);
                 }
             }
+            TestDb::External(_) => {}
         }
     }
 }

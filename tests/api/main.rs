@@ -17,6 +17,7 @@ mod deployment;
 mod disconnects;
 mod documents;
 mod exports;
+mod faults;
 mod foundation;
 mod idempotency;
 mod import;

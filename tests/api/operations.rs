@@ -80,7 +80,7 @@ db_test!(metrics_count_requests_by_route_and_report_the_pool_and_the_outbox, |ap
     assert!(ok >= 3.0, "{ok}");
     assert!(sample(&text, "http_requests_total", &[route, r#"status="404""#]).unwrap() >= 1.0);
     assert!(!text.contains(&format!("/v1/contacts/{id}\"")));
-    let timed = sample(&text, "http_request_duration_seconds_count", &[route]).unwrap();
+    let timed = sample(&text, "http_request_duration_seconds_count", &[r#"method="GET""#, route]).unwrap();
     assert!(timed >= 4.0, "{timed}");
     assert!(sample(&text, "db_pool_wait_seconds_count", &[r#"outcome="ok""#]).unwrap() >= 4.0);
     assert!(sample(&text, "db_pool_connections", &[r#"state="idle""#]).is_some());
@@ -180,7 +180,9 @@ db_test!(
 async fn a_statement_past_the_timeout_is_cancelled_and_answered_503() {
     let app = TestApp::spawn(Db::Postgres).await;
     let backend = crm_segments::db::Backend::from_url(&app.database_url()).unwrap();
-    let pool = crm_segments::db::build_pool(&backend, 1, Some(Duration::from_secs(1))).unwrap();
+    let pool =
+        crm_segments::db::build_pool(&backend, 1, Some(Duration::from_secs(1)), Duration::from_secs(10))
+            .unwrap();
     let mut conn = pool.get().unwrap();
     let started = std::time::Instant::now();
     let error = diesel::sql_query("SELECT pg_sleep(5)").execute(&mut *conn).unwrap_err();

@@ -23,6 +23,12 @@ impl SmtpSink {
     /// Starts a sink; None (after a loud notice) when no interpreter with aiosmtpd is found,
     /// except under CI, where that is a failure.
     pub fn start() -> Option<SmtpSink> {
+        Self::start_on(0)
+    }
+
+    /// Like [`SmtpSink::start`], listening on `port` (0: a free one), e.g. one a service was
+    /// already told to send to while nothing listened there.
+    pub fn start_on(port: u16) -> Option<SmtpSink> {
         let Some(python) = python_with_aiosmtpd() else {
             if std::env::var_os("CI").is_some() {
                 panic!(
@@ -45,7 +51,9 @@ impl SmtpSink {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
         let mut child = Command::new(&python)
             .arg(script)
-            .args(["--port", "0", "--out"])
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--out")
             .arg(dir.join("messages.jsonl"))
             .arg("--control")
             .arg(dir.join("control"))
