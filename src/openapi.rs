@@ -6,13 +6,13 @@ use utoipa::openapi::encoding::EncodingBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{
-    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ObjectBuilder, OneOfBuilder, Type,
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Type,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
-use crate::domain::text::NON_BLANK_PATTERN;
+use crate::domain::text::{BLANK_PATTERN, NON_BLANK_PATTERN, NO_NUL_PATTERN};
 use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
 use crate::http::upload::FILE_PART;
 use crate::{
@@ -146,6 +146,7 @@ impl Modify for SecurityAndProblems {
         let document = serde_json::to_value(&*openapi).unwrap_or_default();
         let components = openapi.components.get_or_insert_with(Default::default);
         mark_response_fields_required(components, &document);
+        refuse_nul_in_request_text(components, &document);
     }
 }
 
@@ -248,7 +249,8 @@ fn require_exactly_one(
 }
 
 /// A new contact has a name: a non-blank `name`, or for a person a non-blank first, middle or
-/// surname it is made of (`contacts::state`; blank text counts as absent there).
+/// surname it is made of (`contacts::state`; blank text counts as absent there); and only the
+/// links its type may have.
 fn require_contact_name(components: &mut utoipa::openapi::Components) {
     let Some(original) = components.schemas.remove("CreateContact") else { return };
     let non_blank = |property: &str| {
@@ -266,11 +268,35 @@ fn require_contact_name(components: &mut utoipa::openapi::Components) {
         .property("type", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["person"])));
     let named =
         AnyOfBuilder::new().item(non_blank("name")).item(AllOfBuilder::new().item(person).item(parts));
+    // What belongs to one type only (`contacts::state`): a company belongs to no company and has
+    // no job responsibilities; a person has no industry groups or business relations.
+    let none = || {
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .item(ArrayBuilder::new().max_items(Some(0)))
+    };
+    let kind = |name: &str| ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name]));
+    let no_company = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(BLANK_PATTERN)));
+    let by_type = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .property("type", kind("company"))
+                .property("company_no", no_company)
+                .property("job_responsibility_codes", none()),
+        )
+        .item(
+            ObjectBuilder::new()
+                .property("type", kind("person"))
+                .property("industry_group_codes", none())
+                .property("business_relation_codes", none()),
+        );
     let description = match &original {
         RefOr::T(Schema::Object(object)) => object.description.clone(),
         _ => None,
     };
-    let combined = AllOfBuilder::new().item(original).item(named).description(description);
+    let combined = AllOfBuilder::new().item(original).item(named).item(by_type).description(description);
     components.schemas.insert("CreateContact".to_owned(), combined.into());
 }
 
@@ -329,6 +355,50 @@ fn mark_response_fields_required(components: &mut utoipa::openapi::Components, d
         if let Some(schema) = components.schemas.get_mut(name) {
             mark_required(name, schema);
         }
+    }
+}
+
+/// No text a JSON body holds may contain NUL (`http::json::JsonObject` refuses it), so every
+/// string of a request schema that has no pattern or format of its own says so.
+fn refuse_nul_in_request_text(components: &mut utoipa::openapi::Components, document: &serde_json::Value) {
+    let (_, requests) = response_and_request_schemas(document);
+    for name in &requests {
+        if let Some(schema) = components.schemas.get_mut(name) {
+            add_no_nul_pattern(schema);
+        }
+    }
+}
+
+fn add_no_nul_pattern(schema: &mut RefOr<Schema>) {
+    use utoipa::openapi::schema::{ArrayItems, SchemaType};
+    let is_string = |kind: &SchemaType| match kind {
+        SchemaType::Type(Type::String) => true,
+        SchemaType::Array(kinds) => kinds.contains(&Type::String),
+        _ => false,
+    };
+    match schema {
+        RefOr::T(Schema::Object(object)) => {
+            if is_string(&object.schema_type)
+                && object.pattern.is_none()
+                && object.format.is_none()
+                && object.enum_values.is_none()
+            {
+                object.pattern = Some(NO_NUL_PATTERN.to_owned());
+            }
+            object.properties.values_mut().for_each(add_no_nul_pattern);
+            if let Some(AdditionalProperties::RefOr(inner)) = object.additional_properties.as_deref_mut() {
+                add_no_nul_pattern(inner);
+            }
+        }
+        RefOr::T(Schema::Array(array)) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                add_no_nul_pattern(items);
+            }
+        }
+        RefOr::T(Schema::OneOf(one_of)) => one_of.items.iter_mut().for_each(add_no_nul_pattern),
+        RefOr::T(Schema::AnyOf(any_of)) => any_of.items.iter_mut().for_each(add_no_nul_pattern),
+        RefOr::T(Schema::AllOf(all_of)) => all_of.items.iter_mut().for_each(add_no_nul_pattern),
+        _ => {}
     }
 }
 

@@ -4,7 +4,7 @@
 //! with its pointer, see `filter`); they exist for the document.
 
 use serde::Serialize;
-use utoipa::openapi::schema::OneOfBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -221,12 +221,22 @@ pub struct IsNullCondition {
 pub struct TimeCondition {
     pub field: TimeField,
     pub op: TimeOp,
-    // `[0-9]`, not `\d` (other scripts' digits); years 1 to 9999 and real months, days, hours.
-    #[schema(
-        pattern = r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
-    )]
-    pub value: String,
+    pub value: TimeValue,
 }
+
+/// A date (`YYYY-MM-DD`) or an RFC 3339 instant, in the years 1 to 9999 (a schema only).
+#[derive(Serialize)]
+pub struct TimeValue;
+
+impl PartialSchema for TimeValue {
+    fn schema() -> RefOr<Schema> {
+        // `[0-9]`, not `\d` (other scripts' digits); years 1 to 9999, real months, days and hours.
+        let pattern = r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$";
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).into()
+    }
+}
+
+impl ToSchema for TimeValue {}
 
 /// Between two bounds, both included, the lower first.
 #[derive(Serialize, ToSchema)]
@@ -235,7 +245,7 @@ pub struct TimeRangeCondition {
     pub field: TimeField,
     pub op: BetweenOp,
     #[schema(min_items = 2, max_items = 2)]
-    pub value: Vec<String>,
+    pub value: Vec<TimeValue>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -246,3 +246,42 @@ fn non_empty_lists_say_min_items_and_lines_are_added_one_way() {
         .collect();
     assert_eq!(branches, ["contact_id", "contact_ids", "contact_nos"]);
 }
+
+/// JSON bodies refuse text with NUL on both backends, and every request string says so (or has
+/// a pattern or format of its own that excludes it).
+#[test]
+fn every_request_string_excludes_nul() {
+    fn walk(schema: &serde_json::Value, at: &str, loose: &mut Vec<String>) {
+        match schema {
+            serde_json::Value::Object(object) => {
+                let kinds = &object.get("type").cloned().unwrap_or_default();
+                let is_string =
+                    kinds == "string" || kinds.as_array().is_some_and(|k| k.contains(&"string".into()));
+                let constrained =
+                    ["pattern", "format", "enum", "const"].iter().any(|k| object.contains_key(*k));
+                if is_string && !constrained {
+                    loose.push(at.to_owned());
+                }
+                for (key, value) in object {
+                    walk(value, &format!("{at}/{key}"), loose);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(item, &format!("{at}/{index}"), loose);
+                }
+            }
+            _ => {}
+        }
+    }
+    let document = document();
+    let (_, requests) = crm_segments::openapi::response_and_request_schemas(&document);
+    let mut loose = Vec::new();
+    for name in &requests {
+        walk(&document["components"]["schemas"][name], name, &mut loose);
+    }
+    assert!(requests.contains("CreateContact") && requests.len() > 30, "{requests:?}");
+    assert!(loose.is_empty(), "request strings that do not exclude NUL: {loose:#?}");
+    let segment = &document["components"]["schemas"]["CreateSegment"]["properties"]["description"];
+    assert!(segment.to_string().contains(r#"^[^\\x00]*$"#), "{segment}");
+}
