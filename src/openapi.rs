@@ -358,8 +358,9 @@ fn mark_response_fields_required(components: &mut utoipa::openapi::Components, d
     }
 }
 
-/// No text a JSON body holds may contain NUL (`http::json::JsonObject` refuses it), so every
-/// string of a request schema that has no pattern or format of its own says so.
+/// No text a request holds may contain NUL: PostgreSQL cannot store it (422 `invalid-text`),
+/// and the checks refuse it on both backends where text is kept; so every string of a request
+/// schema that has no pattern or format of its own says so.
 fn refuse_nul_in_request_text(components: &mut utoipa::openapi::Components, document: &serde_json::Value) {
     let (_, requests) = response_and_request_schemas(document);
     for name in &requests {

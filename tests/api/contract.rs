@@ -35,14 +35,3 @@ db_test!(an_api_key_name_is_counted_in_characters, |app| {
     assert_eq!(created["name"], "ø".repeat(100));
     assert_problem(create("ø".repeat(101)).await.unwrap(), 422, "validation-failed").await;
 });
-
-db_test!(text_with_nul_is_refused_alike_on_both_backends, |app| {
-    // PostgreSQL cannot store NUL; SQLite could, and used to take what PostgreSQL refused.
-    let nul = app.post("/v1/segments", &json!({"description": "a\u{0}b"})).await;
-    let problem = assert_problem(nul, 422, "invalid-body").await;
-    assert!(problem["detail"].as_str().unwrap().contains("/description"), "{problem}");
-    let codes = app
-        .post("/v1/contacts", &json!({"type": "company", "name": "A", "mailing_group_codes": ["\u{0}"]}))
-        .await;
-    assert_problem(codes, 422, "invalid-body").await;
-});

@@ -247,8 +247,8 @@ fn non_empty_lists_say_min_items_and_lines_are_added_one_way() {
     assert_eq!(branches, ["contact_id", "contact_ids", "contact_nos"]);
 }
 
-/// JSON bodies refuse text with NUL on both backends, and every request string says so (or has
-/// a pattern or format of its own that excludes it).
+/// PostgreSQL refuses text with NUL, so every request string says it has none (or has a
+/// pattern or format of its own that excludes it).
 #[test]
 fn every_request_string_excludes_nul() {
     fn walk(schema: &serde_json::Value, at: &str, loose: &mut Vec<String>) {
