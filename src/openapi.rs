@@ -1,13 +1,20 @@
 //! The OpenAPI document: every path and schema, the bearer scheme, the shared problem answers.
 
+use std::collections::BTreeSet;
+
+use utoipa::openapi::encoding::EncodingBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Type,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Schema};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
 
+use crate::domain::text::{BLANK_PATTERN, NON_BLANK_PATTERN, NO_NUL_PATTERN};
 use crate::error::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
+use crate::http::upload::FILE_PART;
 use crate::{
     api_keys, code_tables, contacts, health, interaction_log, logged_segments, saved_criteria, segments,
     templates,
@@ -115,16 +122,208 @@ impl Modify for SecurityAndProblems {
             }
             components.responses.insert((*name).to_owned(), RefOr::T(response.build()));
         }
-        mark_response_fields_required(components);
+        let mut forms = BTreeSet::new();
         for (path, item) in openapi.paths.paths.iter_mut() {
             if !path.starts_with("/v1") {
                 continue;
+            }
+            if let Some(post) = item.post.as_mut() {
+                add_idempotency_key(post);
             }
             let operations =
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
             for operation in operations.into_iter().flatten() {
                 add_shared_problems(operation);
+                share_header_schemas(operation);
+                forms.extend(describe_file_parts(operation));
             }
+        }
+        close_forms(components, &forms);
+        for (schema, alternatives) in EXACTLY_ONE_OF {
+            require_exactly_one(components, schema, alternatives);
+        }
+        require_contact_name(components);
+        let document = serde_json::to_value(&*openapi).unwrap_or_default();
+        let components = openapi.components.get_or_insert_with(Default::default);
+        mark_response_fields_required(components, &document);
+        refuse_nul_in_request_text(components, &document);
+    }
+}
+
+/// Characters of an entity tag between its quotes (RFC 9110 `etagc`), less the comma, which
+/// separates the tags of a list (`conditional::if_match_version` splits on it).
+const ETAGC: &str = r"[\x21\x23-\x2b\x2d-\x7e]*";
+
+/// `If-Match`: `*` or a list of entity tags (`"3"`, `"3.7.1.0"`, weak `W/"3"`), as
+/// `conditional::if_match_version` reads it; a header is absent or a string, never null.
+fn entity_tags_schema() -> RefOr<Schema> {
+    let tag = format!(r#"(W/)?"{ETAGC}""#);
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!(r"^(\*|{tag}( *, *{tag})*)$")))
+        .description(Some(
+            "`*` or a comma-separated list of entity tags (`\"3\"`, `\"3.7.1.0\"`); weak tags never match",
+        ))
+        .into()
+}
+
+/// `Idempotency-Key`: 1 to 255 visible ASCII characters (`idempotency::idempotency_key`).
+fn idempotency_key_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(255))
+        .pattern(Some(r"^[\x21-\x7e]+$"))
+        .description(Some(
+            "1 to 255 visible ASCII characters; a retry with the same key and body replays the first answer",
+        ))
+        .into()
+}
+
+/// Every `POST` under `/v1` honours `Idempotency-Key`; handlers need not each declare it.
+fn add_idempotency_key(operation: &mut Operation) {
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    if !parameters.iter().any(|p| p.name.eq_ignore_ascii_case("Idempotency-Key")) {
+        parameters.push(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some("Makes a retry return the first answer"))
+                .build(),
+        );
+    }
+}
+
+/// Gives `If-Match` and `Idempotency-Key` their one schema, whatever the handler wrote (an
+/// `Option<String>` renders as `string | null`, which no header can be). Inline, not a `$ref`:
+/// some tools read a parameter's own schema only.
+fn share_header_schemas(operation: &mut Operation) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        let shared = match parameter {
+            Parameter { parameter_in: ParameterIn::Header, name, .. }
+                if name.eq_ignore_ascii_case("If-Match") =>
+            {
+                entity_tags_schema()
+            }
+            Parameter { parameter_in: ParameterIn::Header, name, .. }
+                if name.eq_ignore_ascii_case("Idempotency-Key") =>
+            {
+                idempotency_key_schema()
+            }
+            _ => continue,
+        };
+        parameter.schema = Some(shared);
+    }
+}
+
+/// Bodies that must give exactly one of some properties (with a value other than null), and
+/// each one's type: `AddLines` (`segments::lines::repo::add_lines`).
+const EXACTLY_ONE_OF: &[(&str, &[(&str, Type)])] = &[(
+    "AddLines",
+    &[("contact_id", Type::Integer), ("contact_ids", Type::Array), ("contact_nos", Type::Array)],
+)];
+
+/// Wraps `schema` as `allOf: [itself, oneOf: [one branch per alternative]]`, each branch
+/// requiring its property with a non-null value.
+fn require_exactly_one(
+    components: &mut utoipa::openapi::Components,
+    schema: &str,
+    alternatives: &[(&str, Type)],
+) {
+    let Some(original) = components.schemas.remove(schema) else { return };
+    let mut one_of = OneOfBuilder::new();
+    for (property, kind) in alternatives {
+        one_of = one_of.item(
+            ObjectBuilder::new()
+                .required(*property)
+                .property(*property, ObjectBuilder::new().schema_type(kind.clone())),
+        );
+    }
+    let description = match &original {
+        RefOr::T(Schema::Object(object)) => object.description.clone(),
+        _ => None,
+    };
+    let combined = AllOfBuilder::new().item(original).item(one_of).description(description);
+    components.schemas.insert(schema.to_owned(), combined.into());
+}
+
+/// A new contact has a name: a non-blank `name`, or for a person a non-blank first, middle or
+/// surname it is made of (`contacts::state`; blank text counts as absent there); and only the
+/// links its type may have.
+fn require_contact_name(components: &mut utoipa::openapi::Components) {
+    let Some(original) = components.schemas.remove("CreateContact") else { return };
+    let non_blank = |property: &str| {
+        ObjectBuilder::new().required(property).property(
+            property,
+            ObjectBuilder::new().schema_type(Type::String).pattern(Some(NON_BLANK_PATTERN)),
+        )
+    };
+    let mut parts = AnyOfBuilder::new();
+    for part in ["first_name", "middle_name", "surname"] {
+        parts = parts.item(non_blank(part));
+    }
+    let person = ObjectBuilder::new()
+        .required("type")
+        .property("type", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["person"])));
+    let named =
+        AnyOfBuilder::new().item(non_blank("name")).item(AllOfBuilder::new().item(person).item(parts));
+    // What belongs to one type only (`contacts::state`): a company belongs to no company and has
+    // no job responsibilities; a person has no industry groups or business relations.
+    let none = || {
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .item(ArrayBuilder::new().max_items(Some(0)))
+    };
+    let kind = |name: &str| ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name]));
+    let no_company = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(BLANK_PATTERN)));
+    let by_type = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .property("type", kind("company"))
+                .property("company_no", no_company)
+                .property("job_responsibility_codes", none()),
+        )
+        .item(
+            ObjectBuilder::new()
+                .property("type", kind("person"))
+                .property("industry_group_codes", none())
+                .property("business_relation_codes", none()),
+        );
+    let description = match &original {
+        RefOr::T(Schema::Object(object)) => object.description.clone(),
+        _ => None,
+    };
+    let combined = AllOfBuilder::new().item(original).item(named).item(by_type).description(description);
+    components.schemas.insert("CreateContact".to_owned(), combined.into());
+}
+
+/// The media types a document's `file` part may have (`documents::DocumentKind`).
+const DOCUMENT_TYPES: &str =
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document, text/html, text/plain";
+
+/// States the media types of every form's `file` part, and returns the forms' schema names.
+fn describe_file_parts(operation: &mut Operation) -> Vec<String> {
+    let Some(body) = operation.request_body.as_mut() else { return Vec::new() };
+    let Some(form) = body.content.get_mut("multipart/form-data") else { return Vec::new() };
+    form.encoding
+        .insert(FILE_PART.to_owned(), EncodingBuilder::new().content_type(Some(DOCUMENT_TYPES)).build());
+    match &form.schema {
+        Some(RefOr::Ref(reference)) => {
+            reference.ref_location.rsplit('/').next().map(str::to_owned).into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A form has the parts its schema names and no others (the server keeps at most a few short
+/// text parts, and names none but these).
+fn close_forms(components: &mut utoipa::openapi::Components, forms: &BTreeSet<String>) {
+    for name in forms {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+            object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
         }
     }
 }
@@ -142,16 +341,128 @@ fn add_shared_problems(operation: &mut Operation) {
     }
 }
 
-/// Answers always carry every field (`null` when empty), so response schemas list them all as
-/// required: generated clients then type them `T | null` instead of `T | null | undefined`.
-fn mark_response_fields_required(components: &mut utoipa::openapi::Components) {
-    const ALWAYS_COMPLETE: &[&str] =
-        &["AddedLines", "BulkResult", "CreatedApiKey", "FieldError", "LineWarning"];
-    for (name, schema) in components.schemas.iter_mut() {
-        let is_response =
-            name.ends_with("Response") || name.ends_with("List") || ALWAYS_COMPLETE.contains(&name.as_str());
-        if let (true, RefOr::T(Schema::Object(object))) = (is_response, schema) {
-            object.required = object.properties.keys().cloned().collect();
+/// Answer fields that serde leaves out when empty (`skip_serializing_if`); every other field of
+/// an answer is always sent.
+pub const SOMETIMES_ABSENT: &[(&str, &str)] =
+    &[("HealthStatus", "database"), ("Problem", "errors"), ("Problem", "request_id")];
+
+/// Answers always carry every field (`null` when empty), so the schemas only answers use list
+/// them all as required: generated clients then type them `T | null` instead of
+/// `T | null | undefined`. A schema a request body also uses keeps its own `required`.
+fn mark_response_fields_required(components: &mut utoipa::openapi::Components, document: &serde_json::Value) {
+    let (responses, requests) = response_and_request_schemas(document);
+    for name in responses.difference(&requests) {
+        if let Some(schema) = components.schemas.get_mut(name) {
+            mark_required(name, schema);
         }
     }
+}
+
+/// No text a request holds may contain NUL: PostgreSQL cannot store it (422 `invalid-text`),
+/// and the checks refuse it on both backends where text is kept; so every string of a request
+/// schema that has no pattern or format of its own says so.
+fn refuse_nul_in_request_text(components: &mut utoipa::openapi::Components, document: &serde_json::Value) {
+    let (_, requests) = response_and_request_schemas(document);
+    for name in &requests {
+        if let Some(schema) = components.schemas.get_mut(name) {
+            add_no_nul_pattern(schema);
+        }
+    }
+}
+
+fn add_no_nul_pattern(schema: &mut RefOr<Schema>) {
+    use utoipa::openapi::schema::{ArrayItems, SchemaType};
+    let is_string = |kind: &SchemaType| match kind {
+        SchemaType::Type(Type::String) => true,
+        SchemaType::Array(kinds) => kinds.contains(&Type::String),
+        _ => false,
+    };
+    match schema {
+        RefOr::T(Schema::Object(object)) => {
+            if is_string(&object.schema_type)
+                && object.pattern.is_none()
+                && object.format.is_none()
+                && object.enum_values.is_none()
+            {
+                object.pattern = Some(NO_NUL_PATTERN.to_owned());
+            }
+            object.properties.values_mut().for_each(add_no_nul_pattern);
+            if let Some(AdditionalProperties::RefOr(inner)) = object.additional_properties.as_deref_mut() {
+                add_no_nul_pattern(inner);
+            }
+        }
+        RefOr::T(Schema::Array(array)) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                add_no_nul_pattern(items);
+            }
+        }
+        RefOr::T(Schema::OneOf(one_of)) => one_of.items.iter_mut().for_each(add_no_nul_pattern),
+        RefOr::T(Schema::AnyOf(any_of)) => any_of.items.iter_mut().for_each(add_no_nul_pattern),
+        RefOr::T(Schema::AllOf(all_of)) => all_of.items.iter_mut().for_each(add_no_nul_pattern),
+        _ => {}
+    }
+}
+
+fn mark_required(name: &str, schema: &mut RefOr<Schema>) {
+    match schema {
+        RefOr::T(Schema::Object(object)) => {
+            object.properties.values_mut().for_each(|inner| mark_required(name, inner));
+            object.required = object
+                .properties
+                .keys()
+                .filter(|property| !SOMETIMES_ABSENT.contains(&(name, property.as_str())))
+                .cloned()
+                .collect();
+        }
+        RefOr::T(Schema::Array(array)) => {
+            if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut array.items {
+                mark_required(name, items);
+            }
+        }
+        RefOr::T(Schema::OneOf(one_of)) => one_of.items.iter_mut().for_each(|s| mark_required(name, s)),
+        RefOr::T(Schema::AnyOf(any_of)) => any_of.items.iter_mut().for_each(|s| mark_required(name, s)),
+        RefOr::T(Schema::AllOf(all_of)) => all_of.items.iter_mut().for_each(|s| mark_required(name, s)),
+        _ => {}
+    }
+}
+
+/// The component schemas answers reach, and those request bodies and parameters reach, each
+/// followed through `$ref`s.
+pub fn response_and_request_schemas(document: &serde_json::Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    let (mut response_roots, mut request_roots) = (Vec::new(), Vec::new());
+    for item in document["paths"].as_object().into_iter().flat_map(|paths| paths.values()) {
+        for operation in item.as_object().into_iter().flat_map(|item| item.values()) {
+            response_roots.push(&operation["responses"]);
+            request_roots.push(&operation["requestBody"]);
+            request_roots.push(&operation["parameters"]);
+        }
+    }
+    response_roots.push(&document["components"]["responses"]);
+    let schemas = &document["components"]["schemas"];
+    (reachable(&response_roots, schemas), reachable(&request_roots, schemas))
+}
+
+fn reachable(roots: &[&serde_json::Value], schemas: &serde_json::Value) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut pending: Vec<&serde_json::Value> = roots.to_vec();
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::Object(object) => {
+                for (key, inner) in object {
+                    let name = inner.as_str().and_then(|r| r.strip_prefix("#/components/schemas/"));
+                    match (key.as_str(), name) {
+                        ("$ref", Some(name)) => {
+                            if found.insert(name.to_owned()) {
+                                pending.push(&schemas[name]);
+                            }
+                        }
+                        _ => pending.push(inner),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    found
 }

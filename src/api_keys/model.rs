@@ -61,7 +61,12 @@ pub struct ApiKeyList {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
-    /// Who or what uses the key; recorded as the `user` of what it logs.
+    /// Who or what uses the key; recorded as the `user` of what it logs. Not blank, at most
+    /// 100 characters (white space around it is dropped).
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub name: String,
     pub scope: ApiScope,
 }

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 /// Creates a key; answers the key in clear text, the only time it exists outside the caller.
 pub fn create_api_key(conn: &mut Conn, name: &str, scope: ApiScope) -> Result<String, ApiError> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 100 {
+    if name.is_empty() || name.chars().count() > 100 || name.contains('\0') {
         return Err(ApiError::invalid_field("name", "invalid", "a key needs a name of 1 to 100 characters"));
     }
     let key = generate_key()?;

@@ -85,8 +85,11 @@ pub struct CreateDescribedCode {
     /// 1 to 20 characters, no spaces or slashes (it becomes part of URLs).
     #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub code: String,
-    /// Required, at most 100 characters.
-    #[schema(max_length = 100)]
+    /// Required, not blank, at most 100 characters.
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub description: String,
 }
 
@@ -106,10 +109,12 @@ impl CreateDescribedCode {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateDescribedCode {
-    /// At most 100 characters; cannot be null.
+    /// Not blank, at most 100 characters; cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = String)]
-    #[schema(max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub description: Option<Option<String>>,
 }
 

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::contacts;
 use crate::domain::patch;
+use crate::domain::text::email_blank_or_null;
 use crate::domain::text::BoundedText;
 use crate::domain::{ContactType, CorrespondenceType};
 use crate::http::conditional::etag;
@@ -157,7 +158,7 @@ pub struct CreateContact {
     pub phone: Option<Phone>,
     #[schema(inline)]
     pub mobile_phone: Option<Phone>,
-    #[schema(inline)]
+    #[schema(schema_with = email_blank_or_null)]
     pub email: Option<Email>,
     #[schema(inline)]
     pub language_code: Option<LanguageCode>,
@@ -240,7 +241,7 @@ pub struct ContactPatch {
     #[schema(inline)]
     pub mobile_phone: Option<Option<Phone>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(inline)]
+    #[schema(schema_with = email_blank_or_null)]
     pub email: Option<Option<Email>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(inline)]

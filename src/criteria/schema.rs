@@ -4,7 +4,7 @@
 //! with its pointer, see `filter`); they exist for the document.
 
 use serde::Serialize;
-use utoipa::openapi::schema::OneOfBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -16,6 +16,7 @@ const _: () = assert!(MAX_TEXT == 200 && MAX_LIST == 1000);
 
 /// Text fields (contact fields, and in `interactions.where` the entry's codes and segment no).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum TextField {
     No,
@@ -35,6 +36,7 @@ pub enum TextField {
 
 /// Date fields (`date` of an entry) and timestamps (`created_at`, `updated_at` of a contact).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeField {
     CreatedAt,
@@ -44,6 +46,7 @@ pub enum TimeField {
 
 /// Fields that may have no value.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum NullableField {
     No,
@@ -66,6 +69,7 @@ pub enum NullableField {
 
 /// Boolean fields: `has_email` of a contact, `canceled` of an entry.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum BoolField {
     HasEmail,
@@ -75,6 +79,7 @@ pub enum BoolField {
 /// Code-table memberships of a contact (industry group and business relation through the
 /// company for persons).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum MembershipField {
     MailingGroup,
@@ -86,6 +91,7 @@ pub enum MembershipField {
 /// `eq`, `ne` (true where the field has no value), `contains`, `starts_with`
 /// (case-insensitive, Unicode-aware).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum TextOp {
     Eq,
@@ -96,6 +102,7 @@ pub enum TextOp {
 
 /// `in`, `not_in` (true where the field has no value).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum ListOp {
     In,
@@ -104,6 +111,7 @@ pub enum ListOp {
 
 /// `eq`, `ne`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum EqualityOp {
     Eq,
@@ -112,6 +120,7 @@ pub enum EqualityOp {
 
 /// Comparisons; on a timestamp, a date means the whole UTC day.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeOp {
     Eq,
@@ -123,6 +132,7 @@ pub enum TimeOp {
 
 /// Only `is_null`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum IsNullOp {
     IsNull,
@@ -130,6 +140,7 @@ pub enum IsNullOp {
 
 /// Only `eq`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum EqOp {
     Eq,
@@ -137,6 +148,7 @@ pub enum EqOp {
 
 /// Only `between`.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum BetweenOp {
     Between,
@@ -144,6 +156,7 @@ pub enum BetweenOp {
 
 /// Only `type` (company or person).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum TypeField {
     Type,
@@ -151,6 +164,7 @@ pub enum TypeField {
 
 /// Only `correspondence_type` (the contact's preferred one, or the entry's).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum CorrespondenceField {
     CorrespondenceType,
@@ -158,6 +172,7 @@ pub enum CorrespondenceField {
 
 /// Only `evaluation` (of an entry).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum EvaluationField {
     Evaluation,
@@ -165,6 +180,7 @@ pub enum EvaluationField {
 
 /// Only `logged_segment_id` (of an entry).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum IdField {
     LoggedSegmentId,
@@ -172,6 +188,7 @@ pub enum IdField {
 
 /// A text field compared with one text.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TextCondition {
     pub field: TextField,
     pub op: TextOp,
@@ -181,6 +198,7 @@ pub struct TextCondition {
 
 /// A text field compared with a list of texts.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TextListCondition {
     pub field: TextField,
     pub op: ListOp,
@@ -190,6 +208,7 @@ pub struct TextListCondition {
 
 /// Whether a field has no value (`true`) or has one (`false`).
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IsNullCondition {
     pub field: NullableField,
     pub op: IsNullOp,
@@ -198,23 +217,39 @@ pub struct IsNullCondition {
 
 /// A date (`YYYY-MM-DD`) or, on a timestamp, an RFC 3339 instant or a date.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TimeCondition {
     pub field: TimeField,
     pub op: TimeOp,
-    #[schema(pattern = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$")]
-    pub value: String,
+    pub value: TimeValue,
 }
+
+/// A date (`YYYY-MM-DD`) or an RFC 3339 instant, in the years 1 to 9999 (a schema only).
+#[derive(Serialize)]
+pub struct TimeValue;
+
+impl PartialSchema for TimeValue {
+    fn schema() -> RefOr<Schema> {
+        // `[0-9]`, not `\d` (other scripts' digits); years 1 to 9999, real months, days and hours.
+        let pattern = r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$";
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).into()
+    }
+}
+
+impl ToSchema for TimeValue {}
 
 /// Between two bounds, both included, the lower first.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TimeRangeCondition {
     pub field: TimeField,
     pub op: BetweenOp,
     #[schema(min_items = 2, max_items = 2)]
-    pub value: Vec<String>,
+    pub value: Vec<TimeValue>,
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BoolCondition {
     pub field: BoolField,
     pub op: EqOp,
@@ -223,6 +258,7 @@ pub struct BoolCondition {
 
 /// Contacts with (`in`) or without (`not_in`) any of these codes.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MembershipCondition {
     pub field: MembershipField,
     pub op: ListOp,
@@ -231,6 +267,7 @@ pub struct MembershipCondition {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TypeCondition {
     pub field: TypeField,
     pub op: EqualityOp,
@@ -238,6 +275,7 @@ pub struct TypeCondition {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TypeListCondition {
     pub field: TypeField,
     pub op: ListOp,
@@ -246,6 +284,7 @@ pub struct TypeListCondition {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CorrespondenceCondition {
     pub field: CorrespondenceField,
     pub op: EqualityOp,
@@ -253,6 +292,7 @@ pub struct CorrespondenceCondition {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CorrespondenceListCondition {
     pub field: CorrespondenceField,
     pub op: ListOp,
@@ -261,6 +301,7 @@ pub struct CorrespondenceListCondition {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EvaluationCondition {
     pub field: EvaluationField,
     pub op: EqualityOp,
@@ -268,6 +309,7 @@ pub struct EvaluationCondition {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EvaluationListCondition {
     pub field: EvaluationField,
     pub op: ListOp,
@@ -276,6 +318,7 @@ pub struct EvaluationListCondition {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IdCondition {
     pub field: IdField,
     pub op: EqualityOp,
@@ -283,6 +326,7 @@ pub struct IdCondition {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct IdListCondition {
     pub field: IdField,
     pub op: ListOp,

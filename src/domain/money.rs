@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 
 /// An amount in cents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -84,6 +85,42 @@ impl<'de> Deserialize<'de> for Money {
         }
         deserializer.deserialize_any(MoneyVisitor)
     }
+}
+
+/// An amount a request gives, as [`Money`] reads it and [`Checker::amount`] bounds it: a
+/// string of digits with at most two decimals (white space around it is dropped), or a number,
+/// 0 to 999,999,999.99 (`#[schema(schema_with = amount)]`).
+///
+/// [`Checker::amount`]: crate::domain::validation::Checker::amount
+pub fn amount() -> Schema {
+    Schema::OneOf(amount_builder().description(Some(AMOUNT)).build())
+}
+
+const AMOUNT: &str = "At least 0, at most two decimals, as a string (`\"12.50\"`) or a number.";
+
+/// As [`amount`], or null.
+pub fn amount_or_null() -> Schema {
+    amount_or_null_described(AMOUNT)
+}
+
+/// As [`amount_or_null`], with its own description.
+pub fn amount_or_null_described(description: &str) -> Schema {
+    let null = ObjectBuilder::new().schema_type(Type::Null);
+    Schema::OneOf(amount_builder().item(null).description(Some(description)).build())
+}
+
+fn amount_builder() -> OneOfBuilder {
+    // `[0-9]`, not `\d`: regex engines' `\d` takes other scripts' digits, `Money::parse` does not.
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(r"^\s*0*[0-9]{1,9}(\.[0-9]{1,2})?\s*$"))
+        .examples(["12.50"]);
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .minimum(Some(0))
+        .maximum(Some(999_999_999.99))
+        .multiple_of(Some(0.01));
+    OneOfBuilder::new().item(text).item(number)
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! which both checks it and shows it in the OpenAPI document as `maxLength`.
 
 use serde::Deserialize;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{
+    AnyOfBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
@@ -71,14 +73,60 @@ impl<const MAX: usize> From<BoundedText<MAX>> for String {
     }
 }
 
-/// A string with `maxLength`; fields of this type are declared `#[schema(inline)]`.
+/// A string with `maxLength` and without NUL; fields of this type are declared `#[schema(inline)]`.
 impl<const MAX: usize> PartialSchema for BoundedText<MAX> {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX)).into()
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(MAX))
+            .pattern(Some(NO_NUL_PATTERN))
+            .into()
     }
 }
 
+/// Text without NUL, which PostgreSQL cannot store ([`Checker::max_len`] refuses it).
+pub const NO_NUL_PATTERN: &str = r"^[^\x00]*$";
+
 impl<const MAX: usize> ToSchema for BoundedText<MAX> {}
+
+/// An email address of at most 80 characters, or null (`Checker::email`; a JSON Schema
+/// `email` is stricter than the service's check, never looser).
+pub fn email_or_null() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .max_length(Some(80))
+        .description(Some("An email address of at most 80 characters, or null."))
+        .build()
+}
+
+/// A contact's email: an address of at most 80 characters, or blank or null for none (a
+/// contact's blank text counts as absent).
+pub fn email_blank_or_null() -> Schema {
+    let address = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+        .max_length(Some(80));
+    let blank = ObjectBuilder::new().schema_type(Type::String).pattern(Some(BLANK_PATTERN));
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .item(address)
+            .item(blank)
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .description(Some("An email address of at most 80 characters; blank or null for none."))
+            .build(),
+    )
+}
+
+/// Text made of white space only, as `str::trim` sees it (see [`NON_BLANK_PATTERN`]).
+pub const BLANK_PATTERN: &str = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
+/// Text [`Checker::required`] takes: without NUL, and with a character that is not white space
+/// (Rust's `char::is_whitespace`, spelled out because regex engines' `\s` differ from it). The
+/// fields that carry it spell it out (utoipa takes a literal only); a test in
+/// tests/api/openapi.rs compares each with this one.
+pub const NON_BLANK_PATTERN: &str =
+    r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$";
 
 #[cfg(test)]
 mod tests {

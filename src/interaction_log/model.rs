@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::interaction_log_entries;
-use crate::domain::money::Money;
+use crate::domain::money::{amount_or_null, Money};
 use crate::domain::patch;
 use crate::domain::{CorrespondenceType, DeliveryStatus, Evaluation, InformationFlow, InitiatedBy};
 
@@ -266,10 +266,9 @@ pub struct NewInteraction {
     pub correspondence_type: Option<CorrespondenceType>,
     #[schema(max_length = 20)]
     pub salesperson_code: Option<String>,
-    /// Decimal string with at most two decimals.
-    #[schema(value_type = Option<String>, example = "12.50")]
+    #[schema(schema_with = amount_or_null)]
     pub cost: Option<Money>,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 100_000)]
     pub duration_min: Option<i64>,
     pub evaluation: Option<Evaluation>,
     #[serde(default)]

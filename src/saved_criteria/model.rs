@@ -39,9 +39,13 @@ pub struct SavedActionRow {
 #[serde(deny_unknown_fields)]
 pub struct CreateSavedCriteria {
     /// 1 to 20 characters, no spaces or slashes.
-    #[schema(min_length = 1, max_length = 20, pattern = r"^[^\s/]+$")]
+    #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub code: String,
-    #[schema(min_length = 1, max_length = 100)]
+    /// Required, not blank, at most 100 characters.
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub description: String,
     /// The segment whose criteria actions (those with a filter, in order) are saved.
     pub segment_id: i64,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::segments;
-use crate::domain::money::Money;
+use crate::domain::money::{amount_or_null, Money};
 use crate::domain::patch;
 use crate::domain::{CorrespondenceType, InformationFlow, InitiatedBy, SegmentStatus};
 use crate::http::conditional::etag;
@@ -179,8 +179,9 @@ pub struct CreateSegment {
     pub date: Option<NaiveDate>,
     #[schema(max_length = 20)]
     pub salesperson_code: Option<String>,
-    #[schema(value_type = Option<String>, example = "12.50")]
+    #[schema(schema_with = amount_or_null)]
     pub unit_cost: Option<Money>,
+    #[schema(minimum = 0, maximum = 100_000)]
     pub unit_duration_min: Option<i64>,
     pub send_as_attachment: Option<bool>,
 }
@@ -224,10 +225,10 @@ pub struct SegmentPatch {
     #[schema(max_length = 20)]
     pub salesperson_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>, example = "12.50")]
+    #[schema(schema_with = amount_or_null)]
     pub unit_cost: Option<Option<Money>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 100_000)]
     pub unit_duration_min: Option<Option<i64>>,
     /// Cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]

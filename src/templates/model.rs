@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::schema::interaction_templates;
-use crate::domain::money::Money;
+use crate::domain::money::{amount, amount_or_null_described, Money};
 use crate::domain::patch;
 use crate::domain::validation::Checker;
 use crate::domain::{CorrespondenceType, InformationFlow, InitiatedBy};
@@ -205,8 +205,11 @@ pub struct CreateTemplate {
     #[serde(default)]
     #[schema(max_length = 20)]
     pub interaction_group_code: Option<String>,
-    /// Required, at most 100 characters.
-    #[schema(max_length = 100)]
+    /// Required, not blank, at most 100 characters.
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub description: String,
     /// Default: `outbound`.
     #[serde(default)]
@@ -214,12 +217,12 @@ pub struct CreateTemplate {
     /// Default: `us`.
     #[serde(default)]
     pub initiated_by: Option<InitiatedBy>,
-    /// At least 0, at most two decimals, as a string (`"12.50"`) or a number. Default: `"0.00"`.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "12.50")]
+    #[schema(schema_with = unit_cost_or_default)]
     pub unit_cost: Option<Money>,
-    /// Minutes, at least 0. Default: `0`.
+    /// Minutes, 0 to 100,000. Default: `0`.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100_000)]
     pub unit_duration_min: Option<i64>,
     /// `null` for none. Default: `email` (as in BC).
     #[serde(default, deserialize_with = "patch::nullable")]
@@ -268,10 +271,12 @@ pub struct TemplatePatch {
     #[schema(value_type = Option<String>)]
     #[schema(max_length = 20)]
     pub interaction_group_code: Option<Option<String>>,
-    /// At most 100 characters; cannot be null.
+    /// Not blank, at most 100 characters; cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = String)]
-    #[schema(max_length = 100)]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
+    #[schema(
+        pattern = r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = InformationFlow)]
@@ -279,13 +284,12 @@ pub struct TemplatePatch {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = InitiatedBy)]
     pub initiated_by: Option<Option<InitiatedBy>>,
-    /// At least 0, at most two decimals, as a string (`"12.50"`) or a number.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = String, example = "12.50")]
+    #[schema(schema_with = amount)]
     pub unit_cost: Option<Option<Money>>,
-    /// Minutes, at least 0.
+    /// Minutes, 0 to 100,000.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = i64)]
+    #[schema(value_type = i64, minimum = 0, maximum = 100_000)]
     pub unit_duration_min: Option<Option<i64>>,
     /// The default channel, or null for none.
     #[serde(default, deserialize_with = "patch::nullable")]
@@ -341,4 +345,11 @@ impl<'a> From<&'a TemplateFields> for TemplateColumns<'a> {
             ignore_contact_correspondence_type: f.ignore_contact_correspondence_type,
         }
     }
+}
+
+/// A new template's `unit_cost`, which says its default.
+fn unit_cost_or_default() -> utoipa::openapi::schema::Schema {
+    amount_or_null_described(
+        "At least 0, at most two decimals, as a string (`\"12.50\"`) or a number. Default: `\"0.00\"`.",
+    )
 }

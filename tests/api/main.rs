@@ -10,6 +10,7 @@ mod attachments;
 mod cli;
 mod code_tables;
 mod contacts;
+mod contract;
 mod criteria;
 mod criteria_properties;
 mod delivery;

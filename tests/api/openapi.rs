@@ -108,3 +108,180 @@ fn schema_walk(schema: &serde_json::Value, at: &str, refs: &mut Vec<String>, fou
         _ => {}
     }
 }
+
+fn document() -> serde_json::Value {
+    serde_json::from_str(&crm_segments::openapi::document().to_json().unwrap()).unwrap()
+}
+
+/// Every operation under `/v1`, as `(label, operation)`.
+fn operations(document: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if path.starts_with("/v1") {
+                found.push((format!("{method} {path}"), operation));
+            }
+        }
+    }
+    found
+}
+
+/// A header is absent or a string: `If-Match` is documented as the entity-tag list the server
+/// reads (never `string | null`), and every POST takes an `Idempotency-Key` of visible ASCII.
+#[test]
+fn every_if_match_and_idempotency_key_parameter_is_a_string_with_its_pattern() {
+    let document = document();
+    let (mut if_match, mut keys) = (0, 0);
+    for (label, operation) in operations(&document) {
+        let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+        let header =
+            |name: &str| parameters.iter().find(|p| p["in"] == "header" && p["name"] == name).cloned();
+        if let Some(parameter) = header("If-Match") {
+            let schema = &parameter["schema"];
+            assert_eq!(schema["type"], "string", "{label}: {schema}");
+            let pattern = schema["pattern"].as_str().unwrap_or_default();
+            assert!(pattern.starts_with(r"^(\*|(W/)?"), "{label}: {pattern}");
+            if_match += 1;
+        }
+        if label.starts_with("post ") {
+            let parameter =
+                header("Idempotency-Key").unwrap_or_else(|| panic!("{label} has no Idempotency-Key"));
+            let schema = &parameter["schema"];
+            assert_eq!(schema["type"], "string", "{label}: {schema}");
+            assert_eq!(schema["pattern"], r"^[\x21-\x7e]+$", "{label}");
+            assert_eq!((schema["minLength"].as_i64(), schema["maxLength"].as_i64()), (Some(1), Some(255)));
+            keys += 1;
+        }
+    }
+    assert!(if_match >= 20 && keys >= 25, "{if_match} If-Match, {keys} Idempotency-Key");
+}
+
+/// Answers always carry every field (`null` when empty) except the few serde leaves out, so
+/// every schema that only answers use lists all its properties as required.
+#[test]
+fn every_property_an_answer_always_sends_is_required() {
+    let document = document();
+    let schemas = &document["components"]["schemas"];
+    let (responses, requests) = crm_segments::openapi::response_and_request_schemas(&document);
+    let mut checked = 0;
+    for name in responses.difference(&requests) {
+        let schema = &schemas[name];
+        let required: Vec<&str> =
+            schema["required"].as_array().into_iter().flatten().filter_map(|r| r.as_str()).collect();
+        for property in schema["properties"].as_object().into_iter().flat_map(|p| p.keys()) {
+            let sometimes_absent =
+                crm_segments::openapi::SOMETIMES_ABSENT.contains(&(name.as_str(), property.as_str()));
+            assert_eq!(required.contains(&property.as_str()), !sometimes_absent, "{name}.{property}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 40, "{checked} answer schemas");
+    let log_result = schemas["LogResult"]["required"].as_array().unwrap();
+    assert!(log_result.contains(&"follow_up_segment".into()), "{log_result:?}");
+}
+
+/// Text the server requires to be non-blank says so: `minLength` 1 and a pattern asking for a
+/// character other than white space.
+#[test]
+fn required_non_blank_text_has_min_length_one_and_the_non_blank_pattern() {
+    let document = document();
+    let schemas = &document["components"]["schemas"];
+    let fields = [
+        ("CreateDescribedCode", "description", 100),
+        ("UpdateDescribedCode", "description", 100),
+        ("CreateTemplate", "description", 100),
+        ("TemplatePatch", "description", 100),
+        ("CreateSalesperson", "name", 50),
+        ("UpdateSalesperson", "name", 50),
+        ("CreateSavedCriteria", "description", 100),
+        ("CreateApiKey", "name", 100),
+    ];
+    for (schema, property, max) in fields {
+        let field = &schemas[schema]["properties"][property];
+        assert_eq!(field["minLength"], 1, "{schema}.{property}: {field}");
+        assert_eq!(field["maxLength"], max, "{schema}.{property}: {field}");
+        assert_eq!(field["pattern"], crm_segments::domain::text::NON_BLANK_PATTERN, "{schema}.{property}");
+    }
+}
+
+/// A generated form must be one the server takes: the `file` part names the media types a
+/// document may have, and a form has no parts but those its schema names.
+#[test]
+fn every_form_upload_names_its_file_types_and_allows_no_other_parts() {
+    let document = document();
+    let mut forms = 0;
+    for (label, operation) in operations(&document) {
+        let Some(form) = operation["requestBody"]["content"].get("multipart/form-data") else { continue };
+        let types = form["encoding"]["file"]["contentType"].as_str().unwrap_or_default();
+        for kind in [
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "text/html",
+            "text/plain",
+        ] {
+            assert!(types.split(", ").any(|t| t == kind), "{label}: {types}");
+        }
+        let name = form["schema"]["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        assert_eq!(document["components"]["schemas"][name]["additionalProperties"], false, "{label}");
+        forms += 1;
+    }
+    assert_eq!(forms, 2);
+}
+
+/// Lists the server refuses empty say `minItems`; `AddLines` takes exactly one of its three
+/// ways of naming contacts.
+#[test]
+fn non_empty_lists_say_min_items_and_lines_are_added_one_way() {
+    let document = document();
+    let schemas = &document["components"]["schemas"];
+    assert_eq!(schemas["DeleteLines"]["properties"]["line_ids"]["minItems"], 1);
+    let add_lines = &schemas["AddLines"]["allOf"];
+    for property in ["contact_ids", "contact_nos"] {
+        assert_eq!(add_lines[0]["properties"][property]["minItems"], 1, "{property}");
+    }
+    let branches: Vec<&str> = add_lines[1]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["required"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(branches, ["contact_id", "contact_ids", "contact_nos"]);
+}
+
+/// PostgreSQL refuses text with NUL, so every request string says it has none (or has a
+/// pattern or format of its own that excludes it).
+#[test]
+fn every_request_string_excludes_nul() {
+    fn walk(schema: &serde_json::Value, at: &str, loose: &mut Vec<String>) {
+        match schema {
+            serde_json::Value::Object(object) => {
+                let kinds = &object.get("type").cloned().unwrap_or_default();
+                let is_string =
+                    kinds == "string" || kinds.as_array().is_some_and(|k| k.contains(&"string".into()));
+                let constrained =
+                    ["pattern", "format", "enum", "const"].iter().any(|k| object.contains_key(*k));
+                if is_string && !constrained {
+                    loose.push(at.to_owned());
+                }
+                for (key, value) in object {
+                    walk(value, &format!("{at}/{key}"), loose);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(item, &format!("{at}/{index}"), loose);
+                }
+            }
+            _ => {}
+        }
+    }
+    let document = document();
+    let (_, requests) = crm_segments::openapi::response_and_request_schemas(&document);
+    let mut loose = Vec::new();
+    for name in &requests {
+        walk(&document["components"]["schemas"][name], name, &mut loose);
+    }
+    assert!(requests.contains("CreateContact") && requests.len() > 30, "{requests:?}");
+    assert!(loose.is_empty(), "request strings that do not exclude NUL: {loose:#?}");
+    let segment = &document["components"]["schemas"]["CreateSegment"]["properties"]["description"];
+    assert!(segment.to_string().contains(r#"^[^\\x00]*$"#), "{segment}");
+}

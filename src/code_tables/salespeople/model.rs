@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db::schema::salespeople;
 use crate::domain::patch;
+use crate::domain::text::email_or_null;
 use crate::domain::validation::Checker;
 use crate::error::ApiError;
 
@@ -88,12 +89,14 @@ pub struct CreateSalesperson {
     /// 1 to 20 characters, no spaces or slashes (it becomes part of URLs).
     #[schema(min_length = 1, max_length = 20, pattern = "^[^\\s/\\u0000-\\u001f\\u007f-\\u009f]+$")]
     pub code: String,
-    /// Required, at most 50 characters.
-    #[schema(max_length = 50)]
+    /// Required, not blank, at most 50 characters.
+    #[schema(value_type = String, min_length = 1, max_length = 50)]
+    #[schema(
+        pattern = r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub name: String,
-    /// An email address, at most 80 characters.
     #[serde(default)]
-    #[schema(max_length = 80)]
+    #[schema(schema_with = email_or_null)]
     pub email: Option<String>,
     /// At most 30 characters.
     #[serde(default)]
@@ -119,15 +122,15 @@ impl CreateSalesperson {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSalesperson {
-    /// At most 50 characters; cannot be null.
+    /// Not blank, at most 50 characters; cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = String)]
-    #[schema(max_length = 50)]
+    #[schema(value_type = String, min_length = 1, max_length = 50)]
+    #[schema(
+        pattern = r"^[^\x00]*[^\x00\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00]*$"
+    )]
     pub name: Option<Option<String>>,
-    /// An email address, or null to clear it.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>)]
-    #[schema(max_length = 80)]
+    #[schema(schema_with = email_or_null)]
     pub email: Option<Option<String>>,
     /// A phone number, or null to clear it.
     #[serde(default, deserialize_with = "patch::nullable")]

@@ -327,7 +327,7 @@ pub struct RefreshResult {
 #[serde(deny_unknown_fields)]
 pub struct ApplySavedCriteria {
     /// The saved criteria's code.
-    #[schema(min_length = 1, max_length = 20, pattern = r"^[^\s/]+$")]
+    #[schema(min_length = 1, max_length = 20, pattern = r"^[^\s/\x00-\x1f\x7f-\x9f]+$")]
     pub code: String,
 }
 

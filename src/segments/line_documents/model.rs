@@ -33,7 +33,7 @@ pub struct LineDocumentForm {
     #[schema(value_type = String, format = Binary, min_length = 1)]
     pub file: Vec<u8>,
     /// Overrides the file part's file name.
-    #[schema(max_length = 255, pattern = r#"^[^\x00-\x1f"]+$"#)]
+    #[schema(max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#)]
     pub file_name: Option<String>,
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::{contacts, interaction_templates, segment_lines, segments};
-use crate::domain::money::Money;
+use crate::domain::money::{amount_or_null, Money};
 use crate::domain::patch;
 use crate::domain::validation::Checker;
 use crate::domain::{CorrespondenceType, DocumentKind, Evaluation};
@@ -504,7 +504,11 @@ pub struct SegmentLineList {
 #[serde(deny_unknown_fields)]
 pub struct AddLines {
     pub contact_id: Option<i64>,
+    /// 1 to 100,000 ids (`repo::MAX_LINES_PER_REQUEST`).
+    #[schema(min_items = 1, max_items = 100_000)]
     pub contact_ids: Option<Vec<i64>>,
+    /// 1 to 100,000 numbers (`repo::MAX_LINES_PER_REQUEST`).
+    #[schema(min_items = 1, max_items = 100_000)]
     pub contact_nos: Option<Vec<String>>,
 }
 
@@ -546,10 +550,10 @@ pub struct LinePatch {
     #[schema(max_length = 20)]
     pub salesperson_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<String>, example = "12.50")]
+    #[schema(schema_with = amount_or_null)]
     pub cost: Option<Option<Money>>,
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 100_000)]
     pub duration_min: Option<Option<i64>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>)]
@@ -568,6 +572,8 @@ pub struct LinePatch {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteLines {
+    /// At least one id.
+    #[schema(min_items = 1)]
     pub line_ids: Vec<i64>,
 }
 

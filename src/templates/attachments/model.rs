@@ -250,13 +250,13 @@ pub struct AttachmentPath {
 pub struct UploadParams {
     /// The language of the document (required, at most 10 characters): a template has at most
     /// one current document per language.
-    #[param(max_length = 10, pattern = r"^[^\s/]+$")]
+    #[param(max_length = 10, pattern = r"^[^\s/\x00-\x1f\x7f-\x9f]+$")]
     pub language_code: Option<String>,
     /// Make this document the template's default (the one used for a language without its
     /// own). The template's first document is its default whatever this says.
     pub default: Option<bool>,
     /// The file name downloads give (default `document.docx`, `.html` or `.txt`).
-    #[param(max_length = 255, pattern = r#"^[^\x00-\x1f"]+$"#)]
+    #[param(max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#)]
     pub file_name: Option<String>,
     /// Refuse the document (422 `unknown-merge-fields`) when it uses unknown merge fields.
     pub strict: Option<bool>,
@@ -308,12 +308,12 @@ pub struct AttachmentForm {
     #[schema(value_type = String, format = Binary, min_length = 1)]
     pub file: Vec<u8>,
     /// The language of the document (required unless given in the query).
-    #[schema(max_length = 10, pattern = r"^[^\s/]+$")]
+    #[schema(max_length = 10, pattern = r"^[^\s/\x00-\x1f\x7f-\x9f]+$")]
     pub language_code: Option<String>,
     /// `true` makes the document the template's default.
     pub default: Option<bool>,
     /// Overrides the file part's file name.
-    #[schema(max_length = 255, pattern = r#"^[^\x00-\x1f"]+$"#)]
+    #[schema(max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#)]
     pub file_name: Option<String>,
 }
 
