@@ -111,6 +111,13 @@ def _is_stored_state(case, error) -> bool:
     return (field, code) in {("name", "required"), ("type", "required")} or code == "not_allowed"
 
 
+def _is_taken(error) -> bool:
+    """A unique value (a contact's `no` or `external_id`) that another stored resource already
+    holds: alone it is a 409, which the check accepts; beside another field's fault it is one of
+    the 422's errors. The document can say what a number looks like, not that it is free."""
+    return error.get("code") == "already_exists"
+
+
 def _is_raw_upload_language(case, error) -> bool:
     """An upload's `language_code` is a query parameter that a form may give as a part instead:
     required for a raw body, optional for a form. OpenAPI parameters cannot depend on the body's
@@ -209,6 +216,8 @@ def _dropped_because(failure, case, response):
             reasons.add("missing reference")
         elif _is_stored_state(case, error):
             reasons.add("stored contact")
+        elif _is_taken(error):
+            reasons.add("taken")
         elif _is_raw_upload_language(case, error):
             reasons.add("raw upload language")
         elif _is_field_of_the_other_level(error):
