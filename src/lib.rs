@@ -11,6 +11,8 @@ pub mod delivery;
 pub mod documents;
 pub mod domain;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 pub mod http;
 pub mod import;

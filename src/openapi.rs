@@ -83,9 +83,18 @@ const RETRY_PROBLEMS: &[(&str, &str, &str)] = &[
     (
         "503",
         "ServiceUnavailable",
-        "The database is unreachable, busy past its timeout, or cancelled a statement past `DB_STATEMENT_TIMEOUT_SECS`",
+        "The database is unreachable, busy past its timeout, or cancelled a statement past \
+`DB_STATEMENT_TIMEOUT_SECS` (`service-unavailable`, `Retry-After: 1`); or it is read-only \
+(`database-read-only`, `Retry-After: 30`: an operator must make the storage writable)",
     ),
 ];
+/// Problems of operations that write (every method but `GET`).
+const WRITE_PROBLEMS: &[(&str, &str, &str)] = &[(
+    "507",
+    "InsufficientStorage",
+    "The database's storage is full (`database-full`); nothing was written, and a retry succeeds once \
+an operator has freed space",
+)];
 const BODY_PROBLEMS: &[(&str, &str, &str)] = &[
     ("413", "PayloadTooLarge", "The body is larger than the configured limit"),
     ("415", "UnsupportedMediaType", "The body is not `application/json`"),
@@ -105,7 +114,9 @@ impl Modify for SecurityAndProblems {
                     .build(),
             ),
         );
-        for (status, name, description) in SHARED_PROBLEMS.iter().chain(RETRY_PROBLEMS).chain(BODY_PROBLEMS) {
+        let all_problems =
+            SHARED_PROBLEMS.iter().chain(RETRY_PROBLEMS).chain(BODY_PROBLEMS).chain(WRITE_PROBLEMS);
+        for (status, name, description) in all_problems {
             let mut response = ResponseBuilder::new().description(*description).content(
                 PROBLEM_CONTENT_TYPE,
                 ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
@@ -130,10 +141,17 @@ impl Modify for SecurityAndProblems {
             if let Some(post) = item.post.as_mut() {
                 add_idempotency_key(post);
             }
-            let operations =
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-            for operation in operations.into_iter().flatten() {
-                add_shared_problems(operation);
+            // Whether each method writes: every one but `get`.
+            let operations = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.patch, true),
+                (&mut item.delete, true),
+            ];
+            for (operation, writes) in operations {
+                let Some(operation) = operation else { continue };
+                add_shared_problems(operation, writes);
                 share_header_schemas(operation);
                 forms.extend(describe_file_parts(operation));
             }
@@ -328,10 +346,13 @@ fn close_forms(components: &mut utoipa::openapi::Components, forms: &BTreeSet<St
     }
 }
 
-fn add_shared_problems(operation: &mut Operation) {
+fn add_shared_problems(operation: &mut Operation, writes: bool) {
     let has_body = operation.request_body.is_some();
-    let problems =
-        SHARED_PROBLEMS.iter().chain(RETRY_PROBLEMS).chain(BODY_PROBLEMS.iter().filter(|_| has_body));
+    let problems = SHARED_PROBLEMS
+        .iter()
+        .chain(RETRY_PROBLEMS)
+        .chain(BODY_PROBLEMS.iter().filter(|_| has_body))
+        .chain(WRITE_PROBLEMS.iter().filter(|_| writes));
     for (status, name, _) in problems {
         operation
             .responses

@@ -8,7 +8,8 @@ use std::io::{self, Cursor, Read, Seek};
 
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesRef, BytesStart, Event};
-use quick_xml::Reader;
+use quick_xml::name::{Namespace, QName, ResolveResult};
+use quick_xml::NsReader;
 
 use super::DocumentError;
 
@@ -124,14 +125,22 @@ struct OpenField {
 fn scan_part(part: &str, xml: &[u8], names: &mut BTreeSet<String>) -> Result<(), DocumentError> {
     let source = std::str::from_utf8(xml).map_err(|_| invalid(format!("{part} is not UTF-8")))?;
     let malformed = |e: &dyn std::fmt::Display| invalid(format!("{part} is not well-formed XML: {e}"));
-    let mut reader = Reader::from_str(source);
+    let mut reader = NsReader::from_str(source);
     let mut open: Vec<OpenField> = Vec::new();
     let mut in_instruction = false;
     loop {
-        match reader.read_event().map_err(|e| malformed(&e))? {
-            Event::Start(e) if e.local_name().as_ref() == "instrText" => in_instruction = true,
-            Event::End(e) if e.local_name().as_ref() == "instrText" => in_instruction = false,
-            Event::Start(e) | Event::Empty(e) => match e.local_name().as_ref() {
+        let event = reader.read_event().map_err(|e| malformed(&e))?;
+        // Only WordprocessingML elements are fields, as in the merge (`merge::part`): the
+        // fields an upload lists are the fields a merge fills.
+        let word = match &event {
+            Event::Start(e) | Event::Empty(e) => is_word_name(&reader, e.name()),
+            Event::End(e) => is_word_name(&reader, e.name()),
+            _ => false,
+        };
+        match event {
+            Event::Start(e) if word && e.local_name().as_ref() == "instrText" => in_instruction = true,
+            Event::End(e) if word && e.local_name().as_ref() == "instrText" => in_instruction = false,
+            Event::Start(e) | Event::Empty(e) if word => match e.local_name().as_ref() {
                 "fldSimple" => {
                     if let Some(instruction) = attribute(&e, "instr").map_err(|e| malformed(&e))? {
                         names.extend(mergefield_name(&instruction));
@@ -167,6 +176,21 @@ fn scan_part(part: &str, xml: &[u8], names: &mut BTreeSet<String>) -> Result<(),
             _ => {}
         }
     }
+}
+
+/// The WordprocessingML namespace, transitional and strict.
+const W_NAMESPACES: [&str; 2] = [
+    "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+    "http://purl.oclc.org/ooxml/wordprocessingml/main",
+];
+
+/// Whether an element name is in the WordprocessingML namespace (`w:r`, not `m:r`, the run of
+/// an equation, nor a `w:` prefix bound to some other namespace).
+pub(super) fn is_word_name(reader: &NsReader<&[u8]>, name: QName<'_>) -> bool {
+    matches!(
+        reader.resolver().resolve_element(name).0,
+        ResolveResult::Bound(Namespace(ns)) if W_NAMESPACES.contains(&ns)
+    )
 }
 
 /// The value of the attribute with this local name (any prefix), entities resolved.
@@ -331,7 +355,7 @@ mod tests {
 
     #[test]
     fn simple_and_split_complex_fields_are_found_and_nested_ones_too() {
-        let xml = r#"<w:document xmlns:w="urn:w"><w:body><w:p>
+        let xml = r#"<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>
             <w:fldSimple w:instr=" MERGEFIELD contact_name \* MERGEFORMAT "><w:r><w:t>«contact_name»</w:t></w:r></w:fldSimple>
             <w:r><w:fldChar w:fldCharType="begin"/></w:r>
             <w:r><w:instrText xml:space="preserve"> MERGEFIELD line_</w:instrText></w:r>
@@ -347,6 +371,12 @@ mod tests {
         let mut names = BTreeSet::new();
         scan_part(DOCUMENT_PART, xml.as_bytes(), &mut names).unwrap();
         assert_eq!(names.into_iter().collect::<Vec<_>>(), ["contact_name", "line_subject", "segment_no"]);
+        // The merge fills fields of the WordprocessingML namespace only, so only those are
+        // listed: a `w:` prefix bound elsewhere (found by fuzzing) lists none.
+        let foreign = xml.replace("http://schemas.openxmlformats.org/wordprocessingml/2006/main", "urn:w");
+        let mut names = BTreeSet::new();
+        scan_part(DOCUMENT_PART, foreign.as_bytes(), &mut names).unwrap();
+        assert!(names.is_empty(), "{names:?}");
     }
 
     #[test]

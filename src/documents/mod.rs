@@ -110,7 +110,7 @@ impl DocumentKind {
 pub fn analyze(kind: DocumentKind, bytes: &[u8]) -> Result<MergeFields, DocumentError> {
     let all = match kind {
         DocumentKind::Docx => docx::merge_fields(bytes)?,
-        DocumentKind::Html | DocumentKind::Text => text::merge_fields(kind, bytes)?,
+        DocumentKind::Html | DocumentKind::Text => text::check(kind, bytes)?,
     };
     let unknown = fields::unknown(&all);
     Ok(MergeFields { all, unknown })

@@ -5,10 +5,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::DocumentError;
 use crate::domain::DocumentKind;
 
+/// What one render may spend, in minijinja's fuel: about one unit per instruction and per 64
+/// bytes allocated. A letter with loops over its fields uses a few thousand; without a bound an
+/// uploaded `{% for a in range(99999) %}{% for b in range(99999) %}` would hold a worker for
+/// hours, and `"x" * 99999999` in a loop would exhaust memory.
+pub const RENDER_FUEL: u64 = 500_000;
+
 /// The template environment documents are parsed (and later rendered) with: HTML escapes
-/// what it merges, plain text does not.
+/// what it merges, plain text does not; every render is bounded by [`RENDER_FUEL`].
 pub fn environment(kind: DocumentKind) -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
+    env.set_fuel(Some(RENDER_FUEL));
     let escape =
         if kind == DocumentKind::Html { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None };
     env.set_auto_escape_callback(move |_| escape.clone());
@@ -22,6 +29,20 @@ pub fn merge_fields(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<String>, Doc
     let template = parse(&env, bytes)?;
     Ok(fields(&env, &template).into_iter().collect())
 }
+
+/// Checks an uploaded template: its merge fields, and that it renders within the bounds when
+/// every field holds a long value, so that a template that cannot render is refused at upload
+/// instead of failing each line it is merged for.
+pub fn check(kind: DocumentKind, bytes: &[u8]) -> Result<Vec<String>, DocumentError> {
+    let fields = merge_fields(kind, bytes)?;
+    let sample = "x".repeat(SAMPLE_VALUE_CHARS);
+    render(kind, bytes, |_| Some(sample.as_str()))?;
+    Ok(fields)
+}
+
+/// The length of the sample value each field holds in [`check`]'s trial render: longer than
+/// any contact or line field.
+const SAMPLE_VALUE_CHARS: usize = 250;
 
 /// Renders a template, each merge field with the value `value_of` gives it; a field without a
 /// value renders as the empty string (so filters apply to it too), never as an error.
@@ -72,6 +93,20 @@ mod tests {
             merge_fields(DocumentKind::Html, source.as_bytes()).unwrap(),
             vec!["contact_name".to_owned(), "segment_no".to_owned()]
         );
+    }
+
+    #[test]
+    fn templates_that_compute_or_allocate_without_bound_are_refused_at_upload() {
+        for source in [
+            "{% for a in range(99999) %}{% for b in range(99999) %}x{% endfor %}{% endfor %}",
+            "{% for a in range(99999) %}{{ 'x' * 99999999 }}{% endfor %}",
+            "{% for a in range(99999) %}{{ contact_name * 99999 }}{% endfor %}",
+        ] {
+            let refused = check(DocumentKind::Html, source.as_bytes());
+            assert!(matches!(refused, Err(DocumentError::InvalidTemplate(_))), "{source}: {refused:?}");
+        }
+        let letter = "Dear {{ contact_name }},{% for i in range(200) %} {{ i }}{{ segment_no }}{% endfor %}";
+        assert_eq!(check(DocumentKind::Html, letter.as_bytes()).unwrap(), ["contact_name", "segment_no"]);
     }
 
     #[test]

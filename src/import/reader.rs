@@ -2,7 +2,7 @@
 //! turned into the bulk item `ContactPatch` through serde so that it is checked as the API checks it.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Chain, Cursor, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 
@@ -53,13 +53,13 @@ pub struct SourceRecord {
     pub item: Result<ContactPatch, String>,
 }
 
-/// The records of an import file, read one at a time from a position.
-pub enum ContactSource {
-    Csv(CsvSource),
-    JsonLines(JsonLinesSource),
+/// The records of an import file (or of any seekable bytes), read one at a time from a position.
+pub enum ContactSource<R = File> {
+    Csv(CsvSource<R>),
+    JsonLines(JsonLinesSource<R>),
 }
 
-impl ContactSource {
+impl ContactSource<File> {
     /// Opens `path` and positions it at `start` (None: the first record). A CSV header naming a
     /// column that is not a bulk item field is refused here, before anything is written.
     pub fn open(
@@ -68,9 +68,20 @@ impl ContactSource {
         start: Option<FilePosition>,
     ) -> anyhow::Result<ContactSource> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        ContactSource::from_reader(file, format, start)
+    }
+}
+
+impl<R: Read + Seek> ContactSource<R> {
+    /// Reads `input` as [`ContactSource::open`] reads a file (the fuzz targets read memory).
+    pub fn from_reader(
+        input: R,
+        format: FileFormat,
+        start: Option<FilePosition>,
+    ) -> anyhow::Result<ContactSource<R>> {
         Ok(match format {
-            FileFormat::Csv => ContactSource::Csv(CsvSource::open(file, start)?),
-            FileFormat::JsonLines => ContactSource::JsonLines(JsonLinesSource::open(file, start)?),
+            FileFormat::Csv => ContactSource::Csv(CsvSource::open(input, start)?),
+            FileFormat::JsonLines => ContactSource::JsonLines(JsonLinesSource::open(input, start)?),
         })
     }
 
@@ -85,46 +96,74 @@ impl ContactSource {
     /// Where the next unread record starts.
     pub fn position(&self) -> FilePosition {
         match self {
-            ContactSource::Csv(source) => {
-                let p = source.reader.position();
-                FilePosition { offset: p.byte(), line: p.line() }
-            }
+            ContactSource::Csv(source) => source.file_position(source.reader.position()),
             ContactSource::JsonLines(source) => source.position,
         }
     }
 }
 
 /// A CSV file whose header names bulk item fields.
-pub struct CsvSource {
-    reader: csv::Reader<File>,
+pub struct CsvSource<R> {
+    reader: csv::Reader<Chain<Cursor<&'static [u8]>, R>>,
+    /// Where the reader's byte 0 and line 0 are in the file: the start of the file on a first
+    /// pass; on a resume, one byte and two lines before the checkpoint (see `open`).
+    base: FilePosition,
+    /// Where reading starts in the file (the checkpoint on a resume): no record starts before.
+    from: FilePosition,
     columns: Vec<String>,
     record: csv::ByteRecord,
 }
 
-impl CsvSource {
-    fn open(file: File, start: Option<FilePosition>) -> anyhow::Result<CsvSource> {
+impl<R: Read + Seek> CsvSource<R> {
+    fn open(mut file: R, start: Option<FilePosition>) -> anyhow::Result<CsvSource<R>> {
         // Flexible, so that a record with a wrong number of cells is a rejected row of ours
         // with its line, not an error of the reader.
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-        let header = reader.byte_headers().context("cannot read the CSV header")?.clone();
-        let columns = header_columns(&header)?;
-        if let Some(start) = start {
-            let mut position = csv::Position::new();
-            position.set_byte(start.offset).set_line(start.line);
-            reader.seek(position).context("cannot seek to the checkpoint")?;
+        let mut builder = csv::ReaderBuilder::new();
+        builder.flexible(true);
+        let Some(start) = start else {
+            let mut reader = builder.from_reader(Cursor::new(&b""[..]).chain(file));
+            let header = reader.byte_headers().context("cannot read the CSV header")?.clone();
+            let columns = header_columns(&header)?;
+            let base = FilePosition { offset: 0, line: 0 };
+            return Ok(CsvSource { reader, base, from: base, columns, record: csv::ByteRecord::new() });
+        };
+        let (columns, header_end) = {
+            let mut header_reader = builder.from_reader(&mut file);
+            let header = header_reader.byte_headers().context("cannot read the CSV header")?.clone();
+            (header_columns(&header)?, header_reader.position().byte())
+        };
+        if start.offset < header_end.max(1) {
+            bail!("the checkpoint {start:?} is not a record of this file");
         }
-        Ok(CsvSource { reader, columns, record: csv::ByteRecord::new() })
+        file.seek(SeekFrom::Start(start.offset)).context("cannot seek to the checkpoint")?;
+        // The reader drops a UTF-8 BOM where its input starts, which after a plain seek would be
+        // the checkpoint's record: a record starting with those bytes would then read otherwise
+        // than on the first pass. A blank line before it (skipped as blank lines are) puts the
+        // record past the start.
+        let reader = builder.has_headers(false).from_reader(Cursor::new(&b"\n"[..]).chain(file));
+        // Wrapping: a file whose lines end in CR alone is all line 1 to the reader, so the base
+        // line can be "negative"; every record's line after the blank one is again in range.
+        let base = FilePosition { offset: start.offset - 1, line: start.line.wrapping_sub(2) };
+        Ok(CsvSource { reader, base, from: start, columns, record: csv::ByteRecord::new() })
+    }
+
+    /// A position of the reader as a position in the file.
+    fn file_position(&self, p: &csv::Position) -> FilePosition {
+        FilePosition { offset: self.base.offset + p.byte(), line: self.base.line.wrapping_add(p.line()) }
     }
 
     fn next_record(&mut self) -> anyhow::Result<Option<SourceRecord>> {
         if !self.reader.read_byte_record(&mut self.record).context("cannot read the CSV file")? {
             return Ok(None);
         }
-        let start = self.record.position().map(|p| (p.byte(), p.line())).unwrap_or_default();
-        let end = self.reader.position().byte();
+        // A record's position is where the reader began looking for it, blank lines included:
+        // on a resume, the blank line put before the checkpoint, which is no part of the file.
+        let start = self.record.position().map(|p| self.file_position(p)).unwrap_or(self.from);
+        let start = if start.offset < self.from.offset { self.from } else { start };
+        let end = self.file_position(self.reader.position()).offset;
         Ok(Some(SourceRecord {
-            line: start.1,
-            span: start.0..end,
+            line: start.line,
+            span: start.offset..end,
             item: csv_item(&self.columns, &self.record),
         }))
     }
@@ -197,14 +236,14 @@ fn cell_value(column: &str, cell: &str) -> Value {
 }
 
 /// A file of one JSON object per line, each shaped like a bulk item; blank lines are skipped.
-pub struct JsonLinesSource {
-    reader: BufReader<File>,
+pub struct JsonLinesSource<R> {
+    reader: BufReader<R>,
     position: FilePosition,
     line: Vec<u8>,
 }
 
-impl JsonLinesSource {
-    fn open(mut file: File, start: Option<FilePosition>) -> anyhow::Result<JsonLinesSource> {
+impl<R: Read + Seek> JsonLinesSource<R> {
+    fn open(mut file: R, start: Option<FilePosition>) -> anyhow::Result<JsonLinesSource<R>> {
         let position = match start {
             Some(start) => start,
             None => {
@@ -253,6 +292,36 @@ mod tests {
             assert!(is_item_field(column), "{column}");
         }
         assert!(is_item_field("type") && is_item_field("no") && !is_item_field("contact_type"));
+    }
+
+    /// Every record's item and span, from a position.
+    fn items(data: &[u8], format: FileFormat, start: Option<FilePosition>) -> Vec<(String, Range<u64>)> {
+        let mut source = ContactSource::from_reader(std::io::Cursor::new(data), format, start).unwrap();
+        let mut found = Vec::new();
+        while let Some(record) = source.next_record().unwrap() {
+            let item = record.item.map(|i| format!("{:?}", i.no)).unwrap_or_else(|e| e);
+            found.push((item, record.span));
+        }
+        found
+    }
+
+    #[test]
+    fn a_resume_reads_a_record_that_starts_with_a_bom_as_the_first_pass_did() {
+        // Found by fuzzing: the CSV reader drops a BOM where its input starts, which a seek
+        // to the checkpoint made the record's own bytes.
+        let data = "no,type\nC1,company\n\u{feff}C2,company\n\u{feff}\nC3,company\r\n".as_bytes();
+        let first = items(data, FileFormat::Csv, None);
+        assert_eq!(first.len(), 4, "{first:?}");
+        for (i, (_, span)) in first.iter().enumerate() {
+            let checkpoint = FilePosition { offset: span.end, line: 0 };
+            let mut source =
+                ContactSource::from_reader(std::io::Cursor::new(data), FileFormat::Csv, None).unwrap();
+            for _ in 0..=i {
+                source.next_record().unwrap();
+            }
+            let checkpoint = FilePosition { line: source.position().line, ..checkpoint };
+            assert_eq!(items(data, FileFormat::Csv, Some(checkpoint)), first[i + 1..], "after record {i}");
+        }
     }
 
     #[test]

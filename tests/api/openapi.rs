@@ -43,6 +43,24 @@ fn every_api_operation_documents_429_and_503_with_retry_after() {
     assert!(checked > 50, "{checked} operations");
 }
 
+/// The storage faults (`tests/api/faults/sqlite_storage.rs`) are documented: 503 names the
+/// read-only database and its longer `Retry-After`, and every operation that writes, and only
+/// those, may answer 507 `database-full`.
+#[test]
+fn writes_document_507_and_503_names_the_read_only_database() {
+    let document = document();
+    let unavailable =
+        document["components"]["responses"]["ServiceUnavailable"]["description"].as_str().unwrap();
+    assert!(unavailable.contains("database-read-only") && unavailable.contains("30"), "{unavailable}");
+    let full = &document["components"]["responses"]["InsufficientStorage"];
+    assert!(full["description"].as_str().unwrap().contains("database-full"));
+    for (label, operation) in operations(&document) {
+        let documents_507 =
+            operation["responses"]["507"]["$ref"] == "#/components/responses/InsufficientStorage";
+        assert_eq!(documents_507, !label.starts_with("get "), "{label}");
+    }
+}
+
 /// openapi-typescript 7 (default `defaultNonNullable`) types a component-schema property that
 /// has a `default` as required, so a typed client could not leave out what the server fills in.
 /// Request schemas therefore state their defaults in the description ("Default: `false`.").

@@ -6,7 +6,6 @@
 //! merge does not change is written back event for event.
 
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::NsReader;
 
 use super::format::{field_text, if_result};
@@ -14,12 +13,6 @@ use super::write::write_part;
 use super::MergeValues;
 use crate::documents::docx::{self, MergeField};
 use crate::documents::DocumentError;
-
-/// The WordprocessingML namespace, transitional and strict.
-const W_NAMESPACES: [&str; 2] = [
-    "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
-    "http://purl.oclc.org/ooxml/wordprocessingml/main",
-];
 
 /// Merges one part; `part` names it in errors.
 pub(super) fn merge_part(part: &str, xml: &[u8], values: &MergeValues) -> Result<Vec<u8>, DocumentError> {
@@ -195,9 +188,10 @@ fn role(reader: &NsReader<&[u8]>, element: &BytesStart<'_>) -> Role {
         "txbxContent" => Role::TextBox,
         _ => return Role::Other,
     };
-    match reader.resolver().resolve_element(element.name()).0 {
-        ResolveResult::Bound(Namespace(ns)) if W_NAMESPACES.contains(&ns) => role,
-        _ => Role::Other,
+    if docx::is_word_name(reader, element.name()) {
+        role
+    } else {
+        Role::Other
     }
 }
 
