@@ -165,6 +165,96 @@ impl Modify for SecurityAndProblems {
         let components = openapi.components.get_or_insert_with(Default::default);
         mark_response_fields_required(components, &document);
         refuse_nul_in_request_text(components, &document);
+        add_links(openapi, &document);
+    }
+}
+
+/// Creations whose answer names a resource somewhere other than under their own path: the
+/// operation, the JSON pointer of the new resource's key in its `201` body, and the path whose
+/// operations take that key as their last parameter.
+const OTHER_LINKS: &[(&str, &str, &str)] = &[
+    ("log_segment", "/logged_segment/id", "/v1/logged-segments/{id}"),
+    ("add_segment_lines", "/line_ids/0", "/v1/segments/{id}/lines/{line_id}"),
+    ("follow_up", "/id", "/v1/segments/{id}"),
+    ("reuse_logged_segment", "/action/id", "/v1/segments/{id}/criteria-actions/{action_id}"),
+    ("apply_saved_criteria", "/items/0/id", "/v1/segments/{id}/criteria-actions/{action_id}"),
+];
+
+/// OpenAPI links from each creation (`POST` answering `201`) to the operations on what it
+/// created (`POST /v1/segments` to every operation under `/v1/segments/{id}`), with the new key
+/// from the answer's body and the parent keys from the request's path: clients and the
+/// stateful phase of schemathesis follow them from one call to the next.
+fn add_links(openapi: &mut utoipa::openapi::OpenApi, document: &serde_json::Value) {
+    use utoipa::openapi::extensions::Extensions;
+    use utoipa::openapi::link::LinkBuilder;
+    let paths = document["paths"].as_object().cloned().unwrap_or_default();
+    let operations: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let ids = item.as_object().into_iter().flat_map(|item| item.values());
+            ids.filter_map(|op| op["operationId"].as_str())
+                .map(|id| (path.clone(), id.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let Some(post) = item.post.as_mut() else { continue };
+        let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else { continue };
+        let source = post.operation_id.clone().unwrap_or_default();
+        // The new key: named in OTHER_LINKS, else the body's `id` or `code`, for paths under this one.
+        let targets: Vec<(String, String)> = match OTHER_LINKS.iter().find(|(id, _, _)| *id == source) {
+            Some((_, pointer, target)) => vec![((*target).to_owned(), (*pointer).to_owned())],
+            None => {
+                let schema = document["paths"][path]["post"]["responses"]["201"]["content"]
+                    ["application/json"]["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    .map(|name| &document["components"]["schemas"][name]);
+                let key = ["id", "code"]
+                    .into_iter()
+                    .find(|key| schema.is_some_and(|s| s["properties"].get(*key).is_some()));
+                let Some(key) = key else { continue };
+                let children = operations.iter().filter_map(|(child, _)| {
+                    let rest = child.strip_prefix(path.as_str())?.strip_prefix("/{")?;
+                    let (_, after) = rest.split_once('}')?;
+                    (after.is_empty()).then(|| (child.clone(), format!("/{key}")))
+                });
+                children.collect::<BTreeSet<_>>().into_iter().collect()
+            }
+        };
+        for (target, pointer) in targets {
+            let new_key = target.rsplit_once("/{").map(|(_, p)| p.trim_end_matches('}').to_owned());
+            for (child, operation_id) in operations.iter().filter(|(child, _)| {
+                *child == target || child.strip_prefix(target.as_str()).is_some_and(|r| r.starts_with('/'))
+            }) {
+                // Every path parameter from the answer or the request, else no link: an
+                // operation that needs a key this call did not make or name is no next step.
+                let values: Option<Vec<(&str, String)>> = child
+                    .split('/')
+                    .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                    .map(|parameter| {
+                        if Some(parameter) == new_key.as_deref() {
+                            Some((parameter, format!("$response.body#{pointer}")))
+                        } else if path.contains(&format!("{{{parameter}}}")) {
+                            Some((parameter, format!("$request.path.{parameter}")))
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
+                let Some(values) = values else { continue };
+                // utoipa 5.5 writes `Link::operation_id` as `operation_id`, which no tool reads
+                // (the field lacks its camelCase rename); a flattened extension map writes the
+                // key as given, so `operationId` goes there.
+                let operation = Extensions::from_iter([("operationId", operation_id.as_str())]);
+                let link = values
+                    .into_iter()
+                    .fold(LinkBuilder::new().extensions(Some(operation)), |link, (name, value)| {
+                        link.parameter(name, value)
+                    });
+                created.links.insert(operation_id.clone(), RefOr::T(link.build()));
+            }
+        }
     }
 }
 

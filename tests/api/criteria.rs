@@ -74,12 +74,12 @@ async fn line_nos(app: &TestApp, segment: i64) -> Vec<String> {
     page["items"].as_array().unwrap().iter().map(|l| l["contact_no"].as_str().unwrap().to_owned()).collect()
 }
 
-fn set(nos: &[&str]) -> BTreeSet<String> {
+pub fn set(nos: &[&str]) -> BTreeSet<String> {
     nos.iter().map(|s| s.to_string()).collect()
 }
 
 /// Who an `add` of `filter` (ignoring exclusion) would take, as a set of nos, read from a preview.
-async fn selected(app: &TestApp, segment: i64, filter: Value) -> BTreeSet<String> {
+pub async fn selected(app: &TestApp, segment: i64, filter: Value) -> BTreeSet<String> {
     let body = json!({"action": "add", "filter": filter, "ignore_exclusion": true});
     let preview =
         assert_json(app.post(&format!("/v1/segments/{segment}/criteria-actions/preview"), &body).await, 200)

@@ -711,12 +711,18 @@ db_test!(a_server_killed_while_logging_leaves_the_segment_fully_logged_or_fully_
     let delay = u64::from(std::process::id() % 7) * 40 + 20;
     tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     server.kill();
-    let answered = call.await.unwrap().is_ok_and(|r| r.status() == 201);
+    // The answer, if any came before the kill: its status, or the client's error.
+    let answer = call.await.unwrap().map(|r| r.status().as_u16()).map_err(|e| e.to_string());
+    let answered = answer.as_ref().is_ok_and(|status| *status == 201);
     let (written, logged, status) = log_state(&app, large);
-    eprintln!("killed {delay} ms into logging 10,000 lines: the segment is {status}");
+    eprintln!("killed {delay} ms into logging 10,000 lines: the segment is {status}, the answer {answer:?}");
     match status.as_str() {
-        "logged" => assert_eq!((written, logged), (10_003, 2), "killed after {delay} ms"),
-        _ => assert_eq!((written, logged, answered), (3, 1, false), "killed after {delay} ms"),
+        "logged" => assert_eq!((written, logged), (10_003, 2), "killed after {delay} ms; answer {answer:?}"),
+        _ => assert_eq!(
+            (written, logged, answered),
+            (3, 1, false),
+            "killed after {delay} ms; answer {answer:?}"
+        ),
     }
     // The next attempt, on a restarted server, finishes what was not done and nothing twice.
     let restarted = SecondServer::start(&app).await;
@@ -763,4 +769,45 @@ db_test!(the_interaction_history_filter_selects_on_entries_a_log_wrote, |app| {
     let live =
         json!({"interactions": {"exists": true, "where": {"field": "canceled", "op": "eq", "value": false}}});
     assert_eq!(picks(live).await, ["P3"]);
+});
+
+db_test!(the_interaction_history_filter_reads_every_field_a_log_writes, |app| {
+    // Found by cargo-mutants: each entry field a filter names must read its own column.
+    seed(&app).await;
+    let admin = |method: Method, path: &str| app.request_as(method, path, Some(&app.admin_key));
+    let template = json!({"code": "LTR", "description": "Letter", "correspondence_type": "hard_copy"});
+    assert_json(admin(Method::POST, "/v1/interaction-templates").json(&template).send().await.unwrap(), 201)
+        .await;
+    let salesperson = json!({"code": "SP2", "name": "Sam"});
+    assert_json(admin(Method::POST, "/v1/salespeople").json(&salesperson).send().await.unwrap(), 201).await;
+    // Logged segment A: MAIL (group NEWSL, email) by SP1 for C1 and P1, P1's line evaluated.
+    let a = segment_with(&app, &["C1", "P1"]).await;
+    let lines = assert_json(app.get(&format!("/v1/segments/{a}/lines")).await, 200).await;
+    let p1_line = lines["items"].as_array().unwrap().iter().find(|l| l["contact_no"] == "P1").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let patch = json!({"evaluation": "positive"});
+    assert_json(app.patch(&format!("/v1/segments/{a}/lines/{p1_line}"), &patch).await, 200).await;
+    let a_logged = assert_json(log(&app, a, json!({})).await, 201).await["logged_segment"]["id"].clone();
+    // Logged segment B: LTR (no group, hard copy) by SP2 for P2.
+    let body =
+        json!({"description": "Letters", "interaction_template_code": "LTR", "salesperson_code": "SP2"});
+    let b = assert_json(app.post("/v1/segments", &body).await, 201).await["id"].as_i64().unwrap();
+    assert_json(app.post(&format!("/v1/segments/{b}/lines"), &json!({"contact_nos": ["P2"]})).await, 201)
+        .await;
+    let b_logged = assert_json(log(&app, b, json!({})).await, 201).await["logged_segment"].clone();
+
+    let fresh = segment_with(&app, &[]).await;
+    let has = |field: &str, op: &str, value: Value| json!({"interactions": {"exists": true, "where": {"field": field, "op": op, "value": value}}});
+    let selected = |filter: Value| crate::criteria::selected(&app, fresh, filter);
+    use crate::criteria::set;
+    assert_eq!(selected(has("interaction_template_code", "eq", json!("LTR"))).await, set(&["P2"]));
+    assert_eq!(selected(has("interaction_group_code", "eq", json!("NEWSL"))).await, set(&["C1", "P1"]));
+    assert_eq!(selected(has("segment_no", "eq", b_logged["segment_no"].clone())).await, set(&["P2"]));
+    assert_eq!(selected(has("logged_segment_id", "eq", a_logged)).await, set(&["C1", "P1"]));
+    assert_eq!(selected(has("logged_segment_id", "in", json!([b_logged["id"]]))).await, set(&["P2"]));
+    assert_eq!(selected(has("evaluation", "eq", json!("positive"))).await, set(&["P1"]));
+    assert_eq!(selected(has("salesperson_code", "eq", json!("SP2"))).await, set(&["P2"]));
+    assert_eq!(selected(has("correspondence_type", "eq", json!("hard_copy"))).await, set(&["P2"]));
+    assert_eq!(selected(has("correspondence_type", "eq", json!("email"))).await, set(&["C1", "P1"]));
 });

@@ -61,6 +61,46 @@ fn writes_document_507_and_503_names_the_read_only_database() {
     }
 }
 
+/// Each creation links to the operations on what it made, and every link is one a tool can
+/// follow: `operationId` (camelCase: utoipa's own field would write `operation_id`) naming an
+/// operation of the document, with a value for each of that operation's path parameters.
+#[test]
+fn creations_link_to_the_operations_on_what_they_made() {
+    let document = document();
+    let mut by_id = std::collections::BTreeMap::new();
+    for (label, operation) in operations(&document) {
+        by_id.insert(operation["operationId"].as_str().unwrap().to_owned(), label);
+    }
+    let mut links = 0;
+    for (label, operation) in operations(&document) {
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                let target =
+                    link["operationId"].as_str().unwrap_or_else(|| panic!("{label} {status} {name}: {link}"));
+                let target_label =
+                    by_id.get(target).unwrap_or_else(|| panic!("{label}: no operation {target}"));
+                for parameter in
+                    target_label.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                {
+                    let value = link["parameters"][parameter]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{label} -> {target}: {parameter}"));
+                    assert!(
+                        value.starts_with("$response.body#/") || value.starts_with("$request.path."),
+                        "{value}"
+                    );
+                }
+                links += 1;
+            }
+        }
+    }
+    assert!(links > 80, "{links} links");
+    let created = &document["paths"]["/v1/segments"]["post"]["responses"]["201"]["links"];
+    assert_eq!(created["get_segment"]["parameters"]["id"], "$response.body#/id");
+    let logged = &document["paths"]["/v1/segments/{id}/log"]["post"]["responses"]["201"]["links"];
+    assert_eq!(logged["get_logged_segment"]["parameters"]["id"], "$response.body#/logged_segment/id");
+}
+
 /// openapi-typescript 7 (default `defaultNonNullable`) types a component-schema property that
 /// has a `default` as required, so a typed client could not leave out what the server fills in.
 /// Request schemas therefore state their defaults in the description ("Default: `false`.").
