@@ -405,6 +405,21 @@ mod tests {
     use super::*;
     use crate::db::Backend;
 
+    #[test]
+    fn only_a_template_s_attachments_path_is_a_document_upload() {
+        // Found by cargo-mutants: the upload limit is for that one path, not for a code that
+        // is empty or spans segments.
+        assert!(is_document_upload("/v1/interaction-templates/LETTER/attachments"));
+        for path in [
+            "/v1/interaction-templates//attachments",
+            "/v1/interaction-templates/A/B/attachments",
+            "/v1/interaction-templates/LETTER",
+            "/v1/segments/1/lines/2/document",
+        ] {
+            assert!(!is_document_upload(path), "{path}");
+        }
+    }
+
     fn sqlite_pool(name: &str) -> (Pool, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!("crm_idem_{name}_{}.db", std::process::id()));
         let pool =

@@ -111,3 +111,22 @@ pub fn into_page<T>(mut rows: Vec<T>, page: PageRequest, id: impl Fn(&T) -> i64)
     let next = if more { rows.last().map(|r| encode_cursor(&page.list, id(r))) } else { None };
     (rows, next)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_empty_cursor_is_the_first_page_and_a_cursor_belongs_to_its_list() {
+        // Found by cargo-mutants: `?cursor=` (a client that always sends the parameter) must
+        // read the first page, not fail to decode.
+        let params = |cursor: &str| PageParams { limit: None, cursor: Some(cursor.to_owned()) };
+        let first = params("").validate("contacts").unwrap();
+        assert_eq!((first.after, first.limit), (None, DEFAULT_LIMIT));
+        let next = params(&encode_cursor("contacts", 42)).validate("contacts").unwrap();
+        assert_eq!(next.after, Some(42));
+        assert!(params(&encode_cursor("segments", 42)).validate("contacts").is_err());
+        assert!(params("not a cursor").validate("contacts").is_err());
+    }
+}
