@@ -128,38 +128,54 @@ fn scan_part(part: &str, xml: &[u8], names: &mut BTreeSet<String>) -> Result<(),
     let mut reader = NsReader::from_str(source);
     let mut open: Vec<OpenField> = Vec::new();
     let mut in_instruction = false;
+    // Per open element, whether it is a run as the merge reads runs (`merge::part`): a `w:r`
+    // that is not itself the child of a run. Field characters and instructions count only as
+    // a run's children, and simple fields only outside one, as in the merge: the fields an
+    // upload lists are the fields a merge fills (a `w:r` nested in a `w:r`, found by fuzzing,
+    // hid its fields from the merge but not from this scan).
+    let mut runs: Vec<bool> = Vec::new();
     loop {
         let event = reader.read_event().map_err(|e| malformed(&e))?;
-        // Only WordprocessingML elements are fields, as in the merge (`merge::part`): the
-        // fields an upload lists are the fields a merge fills.
+        // Only WordprocessingML elements are fields, as in the merge.
         let word = match &event {
             Event::Start(e) | Event::Empty(e) => is_word_name(&reader, e.name()),
-            Event::End(e) => is_word_name(&reader, e.name()),
             _ => false,
         };
+        let in_run = runs.last() == Some(&true);
         match event {
-            Event::Start(e) if word && e.local_name().as_ref() == "instrText" => in_instruction = true,
-            Event::End(e) if word && e.local_name().as_ref() == "instrText" => in_instruction = false,
+            Event::Start(ref e) => {
+                runs.push(word && !in_run && e.local_name().as_ref() == "r");
+                in_instruction = word && in_run && e.local_name().as_ref() == "instrText";
+            }
+            Event::End(_) => {
+                runs.pop();
+                in_instruction = false;
+            }
+            _ => {}
+        }
+        match event {
             Event::Start(e) | Event::Empty(e) if word => match e.local_name().as_ref() {
-                "fldSimple" => {
+                "fldSimple" if !in_run => {
                     if let Some(instruction) = attribute(&e, "instr").map_err(|e| malformed(&e))? {
                         names.extend(mergefield_name(&instruction));
                     }
                 }
-                "fldChar" => match attribute(&e, "fldCharType").map_err(|e| malformed(&e))?.as_deref() {
-                    Some("begin") => open.push(OpenField::default()),
-                    Some("separate") => {
-                        if let Some(field) = open.last_mut() {
-                            field.separated = true;
+                "fldChar" if in_run => {
+                    match attribute(&e, "fldCharType").map_err(|e| malformed(&e))?.as_deref() {
+                        Some("begin") => open.push(OpenField::default()),
+                        Some("separate") => {
+                            if let Some(field) = open.last_mut() {
+                                field.separated = true;
+                            }
                         }
-                    }
-                    Some("end") => {
-                        if let Some(field) = open.pop() {
-                            names.extend(mergefield_name(&field.instruction));
+                        Some("end") => {
+                            if let Some(field) = open.pop() {
+                                names.extend(mergefield_name(&field.instruction));
+                            }
                         }
+                        _ => {}
                     }
-                    _ => {}
-                },
+                }
                 _ => {}
             },
             Event::Text(text) if in_instruction => {
@@ -377,6 +393,21 @@ mod tests {
         let mut names = BTreeSet::new();
         scan_part(DOCUMENT_PART, foreign.as_bytes(), &mut names).unwrap();
         assert!(names.is_empty(), "{names:?}");
+    }
+
+    #[test]
+    fn fields_count_where_the_merge_reads_them_not_in_a_run_nested_in_a_run() {
+        // Found by fuzzing: the merge reads a `w:r` inside a `w:r` as opaque content.
+        let w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+        let field = r#"<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>MERGEFIELD segment_no</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>"#;
+        let scan = |body: String| {
+            let xml = format!(r#"<w:document xmlns:w="{w}"><w:body><w:p>{body}</w:p></w:body></w:document>"#);
+            let mut names = BTreeSet::new();
+            scan_part(DOCUMENT_PART, xml.as_bytes(), &mut names).unwrap();
+            names.into_iter().collect::<Vec<_>>()
+        };
+        assert_eq!(scan(field.to_owned()), ["segment_no"]);
+        assert!(scan(format!("<w:r>{field}</w:r>")).is_empty());
     }
 
     #[test]
