@@ -110,9 +110,9 @@ impl DocxTemplate {
                 zip.raw_copy_file(entry).map_err(|e| unwritable(&e))?;
             }
         }
-        if !archive.comment().is_empty() {
-            zip.set_raw_comment(archive.comment().into()).map_err(|e| unwritable(&e))?;
-        }
+        // The archive comment is not copied: Word writes none and reads none, and a template's
+        // comment may hold bytes that look like the end of a zip (found by fuzzing), which
+        // readers that search backwards for it would then take for the merged package's.
         Ok(zip.finish().map_err(|e| unwritable(&e))?.into_inner())
     }
 }
