@@ -185,77 +185,85 @@ const OTHER_LINKS: &[(&str, &str, &str)] = &[
 /// from the answer's body and the parent keys from the request's path: clients and the
 /// stateful phase of schemathesis follow them from one call to the next.
 fn add_links(openapi: &mut utoipa::openapi::OpenApi, document: &serde_json::Value) {
-    use utoipa::openapi::extensions::Extensions;
-    use utoipa::openapi::link::LinkBuilder;
-    let paths = document["paths"].as_object().cloned().unwrap_or_default();
-    let operations: Vec<(String, String)> = paths
-        .iter()
+    let operations: Vec<(&str, &str)> = document["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
         .flat_map(|(path, item)| {
             let ids = item.as_object().into_iter().flat_map(|item| item.values());
-            ids.filter_map(|op| op["operationId"].as_str())
-                .map(|id| (path.clone(), id.to_owned()))
-                .collect::<Vec<_>>()
+            ids.filter_map(|op| op["operationId"].as_str()).map(move |id| (path.as_str(), id))
         })
         .collect();
     for (path, item) in openapi.paths.paths.iter_mut() {
         let Some(post) = item.post.as_mut() else { continue };
         let Some(RefOr::T(created)) = post.responses.responses.get_mut("201") else { continue };
-        let source = post.operation_id.clone().unwrap_or_default();
-        // The new key: named in OTHER_LINKS, else the body's `id` or `code`, for paths under this one.
-        let targets: Vec<(String, String)> = match OTHER_LINKS.iter().find(|(id, _, _)| *id == source) {
-            Some((_, pointer, target)) => vec![((*target).to_owned(), (*pointer).to_owned())],
-            None => {
-                let schema = document["paths"][path]["post"]["responses"]["201"]["content"]
-                    ["application/json"]["schema"]["$ref"]
-                    .as_str()
-                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                    .map(|name| &document["components"]["schemas"][name]);
-                let key = ["id", "code"]
-                    .into_iter()
-                    .find(|key| schema.is_some_and(|s| s["properties"].get(*key).is_some()));
-                let Some(key) = key else { continue };
-                let children = operations.iter().filter_map(|(child, _)| {
-                    let rest = child.strip_prefix(path.as_str())?.strip_prefix("/{")?;
-                    let (_, after) = rest.split_once('}')?;
-                    (after.is_empty()).then(|| (child.clone(), format!("/{key}")))
-                });
-                children.collect::<BTreeSet<_>>().into_iter().collect()
-            }
-        };
-        for (target, pointer) in targets {
-            let new_key = target.rsplit_once("/{").map(|(_, p)| p.trim_end_matches('}').to_owned());
-            for (child, operation_id) in operations.iter().filter(|(child, _)| {
-                *child == target || child.strip_prefix(target.as_str()).is_some_and(|r| r.starts_with('/'))
-            }) {
-                // Every path parameter from the answer or the request, else no link: an
-                // operation that needs a key this call did not make or name is no next step.
-                let values: Option<Vec<(&str, String)>> = child
-                    .split('/')
-                    .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-                    .map(|parameter| {
-                        if Some(parameter) == new_key.as_deref() {
-                            Some((parameter, format!("$response.body#{pointer}")))
-                        } else if path.contains(&format!("{{{parameter}}}")) {
-                            Some((parameter, format!("$request.path.{parameter}")))
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
-                let Some(values) = values else { continue };
-                // utoipa 5.5 writes `Link::operation_id` as `operation_id`, which no tool reads
-                // (the field lacks its camelCase rename); a flattened extension map writes the
-                // key as given, so `operationId` goes there.
-                let operation = Extensions::from_iter([("operationId", operation_id.as_str())]);
-                let link = values
-                    .into_iter()
-                    .fold(LinkBuilder::new().extensions(Some(operation)), |link, (name, value)| {
-                        link.parameter(name, value)
-                    });
-                created.links.insert(operation_id.clone(), RefOr::T(link.build()));
+        let source = post.operation_id.as_deref().unwrap_or_default();
+        let Some((target, pointer)) = created_resource(document, &operations, path, source) else { continue };
+        for (operation_path, operation_id) in &operations {
+            if let Some(link) = link(path, &target, &pointer, operation_path, operation_id) {
+                created.links.insert((*operation_id).to_owned(), RefOr::T(link));
             }
         }
     }
+}
+
+/// What the creation `POST path` makes: the path of the new resource (its key the last
+/// parameter) and the JSON pointer of that key in the `201` body. Named in [`OTHER_LINKS`],
+/// else the body's `id` or `code`, for the resource directly under `path`.
+fn created_resource(
+    document: &serde_json::Value,
+    operations: &[(&str, &str)],
+    path: &str,
+    operation_id: &str,
+) -> Option<(String, String)> {
+    if let Some((_, pointer, target)) = OTHER_LINKS.iter().find(|(id, _, _)| *id == operation_id) {
+        return Some(((*target).to_owned(), (*pointer).to_owned()));
+    }
+    let body = &document["paths"][path]["post"]["responses"]["201"]["content"]["application/json"];
+    let name = body["schema"]["$ref"].as_str()?.strip_prefix("#/components/schemas/")?;
+    let properties = &document["components"]["schemas"][name]["properties"];
+    let key = ["id", "code"].into_iter().find(|key| properties.get(*key).is_some())?;
+    let parameter = operations.iter().find_map(|(child, _)| {
+        let rest = child.strip_prefix(path)?.strip_prefix("/{")?;
+        rest.split_once('}').map(|(parameter, _)| parameter)
+    })?;
+    Some((format!("{path}/{{{parameter}}}"), format!("/{key}")))
+}
+
+/// The link from the creation `POST creation` to the operation at `operation_path` when that
+/// operation is on the created resource `target` or under it, with every path parameter from
+/// the answer (`target`'s key, at `pointer`) or the request; None otherwise: an operation that
+/// needs a key this call did not make or name is no next step.
+fn link(
+    creation: &str,
+    target: &str,
+    pointer: &str,
+    operation_path: &str,
+    operation_id: &str,
+) -> Option<utoipa::openapi::link::Link> {
+    use utoipa::openapi::extensions::Extensions;
+    use utoipa::openapi::link::LinkBuilder;
+    let rest = operation_path.strip_prefix(target)?;
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return None;
+    }
+    let new_key = target.rsplit_once("/{").map(|(_, p)| p.trim_end_matches('}'));
+    // utoipa 5.5 writes `Link::operation_id` as `operation_id`, which no tool reads (the field
+    // lacks its camelCase rename); a flattened extension map writes the key as given, so
+    // `operationId` goes there.
+    let mut link =
+        LinkBuilder::new().extensions(Some(Extensions::from_iter([("operationId", operation_id)])));
+    for parameter in operation_path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
+        let value = if Some(parameter) == new_key {
+            format!("$response.body#{pointer}")
+        } else if creation.contains(&format!("{{{parameter}}}")) {
+            format!("$request.path.{parameter}")
+        } else {
+            return None;
+        };
+        link = link.parameter(parameter, value);
+    }
+    Some(link.build())
 }
 
 /// Characters of an entity tag between its quotes (RFC 9110 `etagc`), less the comma, which
