@@ -66,16 +66,7 @@ macro_rules! smtp_test {
                 $body
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(Db::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
-            async fn postgres() {
-                run(Db::Postgres).await;
-            }
+            $crate::db_test!(@backends run = run);
         }
     };
 }

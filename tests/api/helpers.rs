@@ -14,8 +14,31 @@ use serde_json::Value;
 /// Runs a test body once on SQLite and once on PostgreSQL, as `<name>::sqlite` and `<name>::postgres`;
 /// `settings = |s| ...` adjusts the settings of both apps (a short TTL, a small limit). The PostgreSQL
 /// variant is ignored unless `build.rs` set `pg_tests` (`TEST_DATABASE_URL` set, or `CI=true`).
+/// `run = f` runs `f(Db::Sqlite)` and `f(Db::Postgres)` instead, for a test that makes its own app.
 #[macro_export]
 macro_rules! db_test {
+    // `run = f`: `f(Db)` makes its own app (an SMTP server first, say) and runs the test.
+    ($name:ident, run = $run:path) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::db_test!(@backends run = $run);
+        }
+    };
+    // The two test functions alone, for a macro that makes its own module.
+    (@backends run = $run:path) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn sqlite() {
+            $run($crate::helpers::Db::Sqlite).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
+        async fn postgres() {
+            $run($crate::helpers::Db::Postgres).await;
+        }
+    };
     ($name:ident, |$app:ident| $body:block) => {
         $crate::db_test!($name, settings = |_| {}, |$app| $body);
     };

@@ -124,32 +124,11 @@ async fn no_smtp_server_keeps_the_entries_pending_and_the_retry_delivers_each_on
     assert_each_arrived_once(&sink, &entries);
 }
 
-mod no_smtp_server_then_resend {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        no_smtp_server_fails_the_entries_then_resend_delivers_each_once(Db::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
-    async fn postgres() {
-        no_smtp_server_fails_the_entries_then_resend_delivers_each_once(Db::Postgres).await;
-    }
-}
-
-mod no_smtp_server_then_automatic_retry {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        no_smtp_server_keeps_the_entries_pending_and_the_retry_delivers_each_once(Db::Sqlite).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[cfg_attr(not(pg_tests), ignore = "TEST_DATABASE_URL is not set")]
-    async fn postgres() {
-        no_smtp_server_keeps_the_entries_pending_and_the_retry_delivers_each_once(Db::Postgres).await;
-    }
-}
+crate::db_test!(
+    no_smtp_server_then_resend,
+    run = no_smtp_server_fails_the_entries_then_resend_delivers_each_once
+);
+crate::db_test!(
+    no_smtp_server_then_automatic_retry,
+    run = no_smtp_server_keeps_the_entries_pending_and_the_retry_delivers_each_once
+);
