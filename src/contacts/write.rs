@@ -361,13 +361,19 @@ fn insert_rows(conn: &mut Conn, rows: &[ContactRowValues]) -> Result<HashMap<Str
     }
     let mut ids = HashMap::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        if db::is_sqlite(conn) {
-            // Multi-row VALUES does not compile through the MultiConnection enum.
-            let created: Vec<(String, i64)> =
-                with_backend!(&mut *conn, |c| diesel::insert_into(contacts::table)
-                    .values(chunk)
-                    .returning((contacts::no, contacts::id))
-                    .get_results(c))?;
+        if let Conn::Sqlite(c) = conn {
+            // A full chunk goes in as a fixed-size array, whose statement diesel prepares once per
+            // connection and caches; a slice's is parsed again for every batch.
+            let returning = (contacts::no, contacts::id);
+            let created: Vec<(String, i64)> = match <&[ContactRowValues; ROWS_PER_STATEMENT]>::try_from(chunk)
+            {
+                Ok(full) => {
+                    diesel::insert_into(contacts::table).values(full).returning(returning).get_results(c)?
+                }
+                Err(_) => {
+                    diesel::insert_into(contacts::table).values(chunk).returning(returning).get_results(c)?
+                }
+            };
             ids.extend(created);
             continue;
         }
