@@ -132,6 +132,8 @@ async fn wait_ready(client: &reqwest::Client, port: u16) {
 struct Figures {
     api: Duration,
     raw: Duration,
+    /// Raw SQL with a transaction per 1000 rows, as the API commits them.
+    raw_per_batch: Duration,
     peak_mb: f64,
     /// (API, raw) per page of 1000 at the start and at the end of a 1M table.
     first_page: (Duration, Duration),
@@ -142,17 +144,22 @@ async fn run_api(database_url: &str, port: u16, total: usize) -> (Duration, f64,
     let server = Server::start(database_url, port);
     let client = reqwest::Client::new();
     wait_ready(&client, port).await;
-    let bodies: Vec<Value> = (0..total)
+    // Serialised before the clock starts, as the raw side's SQL text is.
+    let bodies: Vec<Vec<u8>> = (0..total)
         .collect::<Vec<_>>()
         .chunks(BATCH)
-        .map(|chunk| json!({"items": chunk.iter().map(|&i| contact(i)).collect::<Vec<_>>()}))
+        .map(|chunk| {
+            serde_json::to_vec(&json!({"items": chunk.iter().map(|&i| contact(i)).collect::<Vec<_>>()}))
+                .unwrap()
+        })
         .collect();
     let started = Instant::now();
     for body in &bodies {
         let response = client
             .post(format!("http://127.0.0.1:{}/v1/contacts/bulk", server.port))
             .bearer_auth(ADMIN_KEY)
-            .json(body)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
             .send()
             .await
             .unwrap();
@@ -234,6 +241,18 @@ fn raw_time(statements: &[String], exec: &mut dyn FnMut(&str)) -> Duration {
     started.elapsed()
 }
 
+/// The same statements, each in a transaction of its own: the unit of work that a bulk request
+/// commits (all or nothing per request).
+fn raw_time_per_batch(statements: &[String], exec: &mut dyn FnMut(&str)) -> Duration {
+    let started = Instant::now();
+    for s in statements {
+        exec("BEGIN");
+        exec(s);
+        exec("COMMIT");
+    }
+    started.elapsed()
+}
+
 async fn bench_sqlite(total: usize, statements: &[String]) -> Figures {
     let dir = std::env::temp_dir();
     let api_db = dir.join(format!("bench_api_{}.db", std::process::id()));
@@ -245,6 +264,12 @@ async fn bench_sqlite(total: usize, statements: &[String]) -> Figures {
     let mut conn = SqliteConnection::establish(raw_db.to_str().unwrap()).unwrap();
     conn.batch_execute(pragmas).unwrap();
     let raw = raw_time(statements, &mut |s| conn.batch_execute(s).unwrap());
+    let per_batch_db = dir.join(format!("bench_raw_batches_{}.db", std::process::id()));
+    migrate(per_batch_db.to_str().unwrap());
+    let mut conn = SqliteConnection::establish(per_batch_db.to_str().unwrap()).unwrap();
+    conn.batch_execute(pragmas).unwrap();
+    let raw_per_batch = raw_time_per_batch(statements, &mut |s| conn.batch_execute(s).unwrap());
+    drop(conn);
 
     let mut api_conn = SqliteConnection::establish(api_db.to_str().unwrap()).unwrap();
     api_conn.batch_execute(pragmas).unwrap();
@@ -254,19 +279,23 @@ async fn bench_sqlite(total: usize, statements: &[String]) -> Figures {
     let last_id = (LIST_TABLE_SIZE - PAGE - 1) as i64;
     let last_page = page_reads(server.port, last_id, &mut |q| api_conn.batch_execute(q).unwrap()).await;
     drop(server);
-    for path in [&api_db, &raw_db] {
+    for path in [&api_db, &raw_db, &per_batch_db] {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
-    Figures { api, raw, peak_mb, first_page, last_page }
+    Figures { api, raw, raw_per_batch, peak_mb, first_page, last_page }
 }
 
 async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -> Figures {
     let base =
         server_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or_else(|| server_url.to_owned());
     let mut admin = PgConnection::establish(server_url).unwrap();
-    let names = [format!("bench_api_{}", std::process::id()), format!("bench_raw_{}", std::process::id())];
+    let names = [
+        format!("bench_api_{}", std::process::id()),
+        format!("bench_raw_{}", std::process::id()),
+        format!("bench_raw_batches_{}", std::process::id()),
+    ];
     for name in &names {
         diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).unwrap();
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
@@ -277,6 +306,11 @@ async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -
     migrate(&raw_url);
     let mut conn = PgConnection::establish(&raw_url).unwrap();
     let raw = raw_time(statements, &mut |s| conn.batch_execute(s).unwrap());
+    drop(conn);
+    let per_batch_url = format!("{base}/{}", names[2]);
+    migrate(&per_batch_url);
+    let mut conn = PgConnection::establish(&per_batch_url).unwrap();
+    let raw_per_batch = raw_time_per_batch(statements, &mut |s| conn.batch_execute(s).unwrap());
     drop(conn);
 
     let mut api_conn = PgConnection::establish(&api_url).unwrap();
@@ -293,16 +327,18 @@ async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -
             .execute(&mut admin)
             .unwrap();
     }
-    Figures { api, raw, peak_mb, first_page, last_page }
+    Figures { api, raw, raw_per_batch, peak_mb, first_page, last_page }
 }
 
 fn report(backend: &str, total: usize, f: &Figures) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "| {backend} | {total} | {:.2} s | {:.2} s | {:.2}x | {:.0} MB | {:.1} ms ({:.1} ms raw) | {:.1} ms ({:.1} ms raw) |",
+        "| {backend} | {total} | {:.2} s | {:.2} s | {:.2}x | {:.2} s | {:.2}x | {:.0} MB | {:.1} ms ({:.1} ms raw) | {:.1} ms ({:.1} ms raw) |",
         f.api.as_secs_f64(),
         f.raw.as_secs_f64(),
         f.api.as_secs_f64() / f.raw.as_secs_f64(),
+        f.raw_per_batch.as_secs_f64(),
+        f.api.as_secs_f64() / f.raw_per_batch.as_secs_f64(),
         f.peak_mb,
         ms(f.first_page.0),
         ms(f.first_page.1),
@@ -317,10 +353,10 @@ async fn main() {
     let now = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
     let statements = raw_statements(total, &now);
     println!(
-        "| backend | contacts | API (bulk, 1000/request) | raw multi-row SQL | ratio | server peak RSS | \
-         page of 1000, start of 1M | page of 1000, end of 1M |"
+        "| backend | contacts | API (bulk, 1000/request) | raw multi-row SQL, one transaction | ratio | \
+         raw, a transaction per 1000 | ratio | server peak RSS | page of 1000, start of 1M | page of 1000, end of 1M |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     report("SQLite", total, &bench_sqlite(total, &statements).await);
     let pg = std::env::var("BENCH_DATABASE_URL").or_else(|_| std::env::var("TEST_DATABASE_URL"));
     match pg {
