@@ -137,6 +137,28 @@ db_test!(wrong_types_and_unknown_fields_are_422, |app| {
     }
 });
 
+db_test!(a_field_given_twice_is_422_and_writes_nothing, |app| {
+    // serde_json keeps either value silently when it builds a map; the service reads bodies
+    // straight into their types, which refuse the repeat, and says where it is.
+    for (path, body) in [
+        ("/v1/contacts", r#"{"type": "company", "name": "A", "no": "C1", "no": "C2"}"#),
+        ("/v1/contacts/bulk", r#"{"items": [{"type": "company", "name": "A", "name": "B", "no": "C1"}]}"#),
+    ] {
+        let response = app
+            .request(Method::POST, path)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "invalid-body").await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("duplicate field") && detail.contains("column"), "{detail}");
+    }
+    let contacts = assert_json(app.get("/v1/contacts").await, 200).await;
+    assert_eq!(contacts["items"].as_array().unwrap().len(), 0);
+});
+
 db_test!(a_body_that_is_not_json_is_415, |app| {
     let response = app
         .request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
