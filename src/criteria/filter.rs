@@ -68,7 +68,7 @@ pub struct InteractionTest {
     pub exists: bool,
     /// Without it, any entry counts.
     #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
-    #[schema(no_recursion)]
+    #[schema(value_type = Option<super::schema::EntryFilterNode>)]
     pub condition: Option<Box<FilterNode>>,
 }
 

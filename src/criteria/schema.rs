@@ -14,11 +14,10 @@ use crate::domain::{ContactType, CorrespondenceType, Evaluation};
 // The bounds of the parser, as the schema attributes must state them literally.
 const _: () = assert!(MAX_TEXT == 200 && MAX_LIST == 1000);
 
-/// Text fields (contact fields, and in `interactions.where` the entry's codes and segment no).
+/// Text fields of a contact.
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
-pub enum TextField {
+pub enum ContactTextField {
     No,
     Name,
     CompanyNo,
@@ -29,26 +28,37 @@ pub enum TextField {
     SalespersonCode,
     TerritoryCode,
     LanguageCode,
+}
+
+/// Text fields of an interaction log entry (in `interactions.where`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryTextField {
     InteractionTemplateCode,
     InteractionGroupCode,
     SegmentNo,
+    SalespersonCode,
 }
 
-/// Date fields (`date` of an entry) and timestamps (`created_at`, `updated_at` of a contact).
+/// Timestamps of a contact.
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
-pub enum TimeField {
+pub enum ContactTimeField {
     CreatedAt,
     UpdatedAt,
+}
+
+/// Only `date` (of an entry).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryDateField {
     Date,
 }
 
-/// Fields that may have no value.
+/// Fields of a contact that may have no value.
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
-pub enum NullableField {
+pub enum ContactNullableField {
     No,
     Name,
     CompanyNo,
@@ -59,20 +69,32 @@ pub enum NullableField {
     SalespersonCode,
     TerritoryCode,
     LanguageCode,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// Fields of an entry that may have no value.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryNullableField {
     InteractionTemplateCode,
     InteractionGroupCode,
     SegmentNo,
-    CreatedAt,
-    UpdatedAt,
+    SalespersonCode,
     Date,
 }
 
-/// Boolean fields: `has_email` of a contact, `canceled` of an entry.
+/// Only `has_email` (of a contact).
 #[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
-pub enum BoolField {
+pub enum ContactBoolField {
     HasEmail,
+}
+
+/// Only `canceled` (of an entry).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryBoolField {
     Canceled,
 }
 
@@ -186,43 +208,63 @@ pub enum IdField {
     LoggedSegmentId,
 }
 
-/// A text field compared with one text.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TextCondition {
-    pub field: TextField,
-    pub op: TextOp,
-    #[schema(max_length = 200)]
-    pub value: String,
+/// Declares a condition schema: `field`, `op` and `value` of the given types.
+macro_rules! condition {
+    ($(#[$doc:meta])* $name:ident, $field:ty, $op:ty, $value:ty $(, $bounds:meta)*) => {
+        $(#[$doc])*
+        #[derive(Serialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            pub field: $field,
+            pub op: $op,
+            $(#[schema($bounds)])*
+            pub value: $value,
+        }
+    };
 }
 
-/// A text field compared with a list of texts.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TextListCondition {
-    pub field: TextField,
-    pub op: ListOp,
-    #[schema(min_items = 1, max_items = 1000)]
-    pub value: Vec<String>,
-}
-
-/// Whether a field has no value (`true`) or has one (`false`).
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IsNullCondition {
-    pub field: NullableField,
-    pub op: IsNullOp,
-    pub value: bool,
-}
-
-/// A date (`YYYY-MM-DD`) or, on a timestamp, an RFC 3339 instant or a date.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TimeCondition {
-    pub field: TimeField,
-    pub op: TimeOp,
-    pub value: TimeValue,
-}
+condition!(
+    /// A text field of a contact compared with one text.
+    ContactTextCondition, ContactTextField, TextOp, String, max_length = 200
+);
+condition!(
+    /// A text field of an entry compared with one text.
+    EntryTextCondition, EntryTextField, TextOp, String, max_length = 200
+);
+condition!(
+    /// A text field of a contact compared with a list of texts.
+    ContactTextListCondition, ContactTextField, ListOp, Vec<String>, min_items = 1, max_items = 1000
+);
+condition!(
+    /// A text field of an entry compared with a list of texts.
+    EntryTextListCondition, EntryTextField, ListOp, Vec<String>, min_items = 1, max_items = 1000
+);
+condition!(
+    /// Whether a field of a contact has no value (`true`) or has one (`false`).
+    ContactIsNullCondition, ContactNullableField, IsNullOp, bool
+);
+condition!(
+    /// Whether a field of an entry has no value (`true`) or has one (`false`).
+    EntryIsNullCondition, EntryNullableField, IsNullOp, bool
+);
+condition!(
+    /// A timestamp of a contact against an RFC 3339 instant or a date (the whole UTC day).
+    ContactTimeCondition, ContactTimeField, TimeOp, TimeValue
+);
+condition!(
+    /// A timestamp of a contact between two bounds, both included, the lower first.
+    ContactTimeRangeCondition, ContactTimeField, BetweenOp, Vec<TimeValue>, min_items = 2, max_items = 2
+);
+condition!(
+    /// The date of an entry against a date (`YYYY-MM-DD`).
+    EntryDateCondition, EntryDateField, TimeOp, DateValue
+);
+condition!(
+    /// The date of an entry between two dates, both included, the lower first.
+    EntryDateRangeCondition, EntryDateField, BetweenOp, Vec<DateValue>, min_items = 2, max_items = 2
+);
+condition!(ContactBoolCondition, ContactBoolField, EqOp, bool);
+condition!(EntryBoolCondition, EntryBoolField, EqOp, bool);
 
 /// A date (`YYYY-MM-DD`) or an RFC 3339 instant, in the years 1 to 9999 (a schema only).
 #[derive(Serialize)]
@@ -238,23 +280,18 @@ impl PartialSchema for TimeValue {
 
 impl ToSchema for TimeValue {}
 
-/// Between two bounds, both included, the lower first.
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TimeRangeCondition {
-    pub field: TimeField,
-    pub op: BetweenOp,
-    #[schema(min_items = 2, max_items = 2)]
-    pub value: Vec<TimeValue>,
+/// A date (`YYYY-MM-DD`), in the years 1 to 9999 (a schema only).
+#[derive(Serialize)]
+pub struct DateValue;
+
+impl PartialSchema for DateValue {
+    fn schema() -> RefOr<Schema> {
+        let pattern = r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+        ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).into()
+    }
 }
 
-#[derive(Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BoolCondition {
-    pub field: BoolField,
-    pub op: EqOp,
-    pub value: bool,
-}
+impl ToSchema for DateValue {}
 
 /// Contacts with (`in`) or without (`not_in`) any of these codes.
 #[derive(Serialize, ToSchema)]
@@ -341,18 +378,32 @@ fn named<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schem
     RefOr::Ref(utoipa::openapi::Ref::from_schema_name(T::name()))
 }
 
-/// Every condition schema, registered in `schemas`, as references.
-fn conditions(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Vec<RefOr<Schema>> {
+/// Every contact condition schema, registered in `schemas`, as references.
+fn contact_conditions(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Vec<RefOr<Schema>> {
     vec![
-        named::<TextCondition>(schemas),
-        named::<TextListCondition>(schemas),
-        named::<IsNullCondition>(schemas),
-        named::<TimeCondition>(schemas),
-        named::<TimeRangeCondition>(schemas),
-        named::<BoolCondition>(schemas),
+        named::<ContactTextCondition>(schemas),
+        named::<ContactTextListCondition>(schemas),
+        named::<ContactIsNullCondition>(schemas),
+        named::<ContactTimeCondition>(schemas),
+        named::<ContactTimeRangeCondition>(schemas),
+        named::<ContactBoolCondition>(schemas),
         named::<MembershipCondition>(schemas),
         named::<TypeCondition>(schemas),
         named::<TypeListCondition>(schemas),
+        named::<CorrespondenceCondition>(schemas),
+        named::<CorrespondenceListCondition>(schemas),
+    ]
+}
+
+/// Every entry condition schema, registered in `schemas`, as references.
+fn entry_conditions(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Vec<RefOr<Schema>> {
+    vec![
+        named::<EntryTextCondition>(schemas),
+        named::<EntryTextListCondition>(schemas),
+        named::<EntryIsNullCondition>(schemas),
+        named::<EntryDateCondition>(schemas),
+        named::<EntryDateRangeCondition>(schemas),
+        named::<EntryBoolCondition>(schemas),
         named::<CorrespondenceCondition>(schemas),
         named::<CorrespondenceListCondition>(schemas),
         named::<EvaluationCondition>(schemas),
@@ -362,22 +413,79 @@ fn conditions(schemas: &mut Vec<(String, RefOr<Schema>)>) -> Vec<RefOr<Schema>> 
     ]
 }
 
+/// One of `items`, described.
+fn one_of(description: &str, items: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+    items.into_iter().fold(OneOfBuilder::new().description(Some(description)), |b, item| b.item(item)).into()
+}
+
 impl PartialSchema for Condition {
     fn schema() -> RefOr<Schema> {
-        let mut builder = OneOfBuilder::new().description(Some(
-            "A condition on one field: the field's kind decides its operators and the operator the \
-             shape of the value. Contact fields apply to contacts; within `interactions.where`, the \
-             interaction log entry fields.",
-        ));
-        for item in conditions(&mut Vec::new()) {
-            builder = builder.item(item);
-        }
-        builder.into()
+        one_of(
+            "A condition on one field of a contact: the field's kind decides its operators and the \
+             operator the shape of the value.",
+            contact_conditions(&mut Vec::new()),
+        )
     }
 }
 
 impl ToSchema for Condition {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        conditions(schemas);
+        contact_conditions(schemas);
     }
+}
+
+/// A condition on one field of an interaction log entry, inside `interactions.where` (a schema
+/// only: the parser reads both levels into `Condition`).
+#[derive(Serialize)]
+pub struct EntryCondition;
+
+impl PartialSchema for EntryCondition {
+    fn schema() -> RefOr<Schema> {
+        one_of(
+            "A condition on one field of an interaction log entry: the field's kind decides its \
+             operators and the operator the shape of the value.",
+            entry_conditions(&mut Vec::new()),
+        )
+    }
+}
+
+impl ToSchema for EntryCondition {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        entry_conditions(schemas);
+    }
+}
+
+/// A filter node on interaction log entries (`interactions.where`): exactly one of a condition
+/// on an entry field, a group (`all` / `any`) or a negation (`not`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EntryFilterNode {
+    Condition(EntryCondition),
+    All(EntryAllOf),
+    Any(EntryAnyOf),
+    Not(EntryNotOf),
+}
+
+/// Matches when every child matches (an empty list matches every entry).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryAllOf {
+    #[schema(no_recursion)]
+    pub all: Vec<EntryFilterNode>,
+}
+
+/// Matches when at least one child matches (an empty list matches no entry).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryAnyOf {
+    #[schema(no_recursion)]
+    pub any: Vec<EntryFilterNode>,
+}
+
+/// Matches when the child does not.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryNotOf {
+    #[schema(no_recursion)]
+    pub not: Box<EntryFilterNode>,
 }

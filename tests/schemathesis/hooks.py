@@ -168,14 +168,6 @@ def _has_negative_component(case) -> bool:
     return any(info.mode.is_negative for info in components.values())
 
 
-def _is_field_of_the_other_level(error) -> bool:
-    """A known gap of the document: contact conditions and interaction-entry conditions (inside
-    `interactions.where`) share one `Condition` schema, so it lets a top-level condition name
-    an entry field (`segment_no`) and the reverse; the server answers 422 `unknown_field`.
-    Splitting the schema per level would close it."""
-    return str(error.get("field", "")).startswith("/filter") and error.get("code") == "unknown_field"
-
-
 def _is_bounds_order(error) -> bool:
     """`between` takes its lower bound first; a JSON Schema cannot compare two items."""
     return str(error.get("field", "")).startswith("/filter") and "lower bound first" in str(error.get("message", ""))
@@ -220,8 +212,6 @@ def _dropped_because(failure, case, response):
             reasons.add("taken")
         elif _is_raw_upload_language(case, error):
             reasons.add("raw upload language")
-        elif _is_field_of_the_other_level(error):
-            reasons.add("condition level")
         elif _is_bounds_order(error):
             reasons.add("bounds order")
         else:
