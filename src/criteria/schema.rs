@@ -489,3 +489,94 @@ pub struct EntryNotOf {
     #[schema(no_recursion)]
     pub not: Box<EntryFilterNode>,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::criteria::filter::{FieldKind, FilterField, Scope};
+
+    /// The values of an enum schema.
+    fn names<T: PartialSchema>() -> BTreeSet<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        schema["enum"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Every field the parser knows, read from serde's refusal of an unknown one.
+    fn parser_fields() -> Vec<(String, FilterField)> {
+        let error = serde_json::from_str::<FilterField>(r#""?""#).unwrap_err().to_string();
+        let list = error.split("expected one of ").nth(1).expect(&error);
+        let list = list.split(" at line").next().unwrap_or(list);
+        list.split(", ")
+            .map(|quoted| quoted.trim_matches(|c: char| c == '`' || !c.is_ascii_graphic()).to_owned())
+            .map(|name| {
+                let field = serde_json::from_value(serde_json::Value::String(name.clone())).unwrap();
+                (name, field)
+            })
+            .collect()
+    }
+
+    /// The parser's fields at `scope` whose kind `wanted` accepts.
+    fn fields_where(scope: Scope, wanted: impl Fn(FieldKind) -> bool) -> BTreeSet<String> {
+        parser_fields()
+            .into_iter()
+            .filter(|(_, field)| field.kind(scope).is_some_and(&wanted))
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    #[test]
+    fn each_level_s_schemas_name_exactly_the_fields_the_parser_takes_there() {
+        use FieldKind as K;
+        assert!(parser_fields().len() > 20, "the parser's field list was not read");
+        let is =
+            |expected: &'static str| move |k: FieldKind| matches!(k, K::Enum(v) if v.contains(&expected));
+        let nullable = |k: FieldKind| matches!(k, K::Text | K::Date | K::Timestamp);
+        let contact = Scope::Contact;
+        assert_eq!(names::<ContactTextField>(), fields_where(contact, |k| k == K::Text));
+        assert_eq!(names::<ContactTimeField>(), fields_where(contact, |k| k == K::Timestamp));
+        assert_eq!(names::<ContactNullableField>(), fields_where(contact, nullable));
+        assert_eq!(names::<ContactBoolField>(), fields_where(contact, |k| k == K::Bool));
+        assert_eq!(names::<MembershipField>(), fields_where(contact, |k| k == K::Membership));
+        assert_eq!(names::<TypeField>(), fields_where(contact, is("company")));
+        assert_eq!(names::<CorrespondenceField>(), fields_where(contact, is("email")));
+        let entry = Scope::Interaction;
+        assert_eq!(names::<EntryTextField>(), fields_where(entry, |k| k == K::Text));
+        assert_eq!(names::<EntryDateField>(), fields_where(entry, |k| k == K::Date));
+        assert_eq!(names::<EntryNullableField>(), fields_where(entry, nullable));
+        assert_eq!(names::<EntryBoolField>(), fields_where(entry, |k| k == K::Bool));
+        assert_eq!(names::<IdField>(), fields_where(entry, |k| k == K::Id));
+        assert_eq!(names::<EvaluationField>(), fields_where(entry, is("neutral")));
+        assert_eq!(names::<CorrespondenceField>(), fields_where(entry, is("email")));
+        // Each level's field enums together name every field the parser takes there, no other.
+        for (scope, schemas) in [
+            (
+                contact,
+                [
+                    names::<ContactTextField>(),
+                    names::<ContactTimeField>(),
+                    names::<ContactBoolField>(),
+                    names::<MembershipField>(),
+                    names::<TypeField>(),
+                    names::<CorrespondenceField>(),
+                ],
+            ),
+            (
+                entry,
+                [
+                    names::<EntryTextField>(),
+                    names::<EntryDateField>(),
+                    names::<EntryBoolField>(),
+                    names::<IdField>(),
+                    names::<EvaluationField>(),
+                    names::<CorrespondenceField>(),
+                ],
+            ),
+        ] {
+            let documented: BTreeSet<String> = schemas.into_iter().flatten().collect();
+            assert_eq!(documented, fields_where(scope, |_| true), "{scope:?}");
+        }
+    }
+}
