@@ -16,8 +16,10 @@ Two things the OpenAPI document cannot say, handled here and nowhere else:
 """
 
 import io
+import itertools
 import json
 import os
+import re
 import zipfile
 
 import schemathesis
@@ -92,8 +94,8 @@ NOT_FOUND_CODES = {
 }
 # Refusals that are about what happened before, not about the request: an `Idempotency-Key`
 # already used with another body (the document can say what a key looks like, not that it is
-# new; generated keys repeat, as `0`). Making drawn keys unique in `before_call` instead upset
-# schemathesis's missing-header check (ST203), so these are dropped.
+# new; generated keys repeat, as `0`). `before_call` below makes drawn keys unique; a repeat
+# that still reaches the server is dropped here.
 STATE_PROBLEMS = {
     "idempotency-key-reused",
     # Logging needs a segment with a description and lines: the segment's state, not the body.
@@ -185,10 +187,34 @@ def _is_unknown_line_in_body(case, response) -> bool:
     )
 
 
+# Segments whose last criteria action a request undid (`after_call`): undo deletes the action,
+# which the stateful phase cannot know, as it is a POST.
+_UNDONE_SEGMENTS = set()
+_UNDO = "/v1/segments/{id}/criteria-actions/undo"
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    if case.operation.path == _UNDO and case.operation.method.upper() == "POST" and response.status_code == 200:
+        _UNDONE_SEGMENTS.add(str((case.path_parameters or {}).get("id")))
+
+
+def _is_undone_action(case, response) -> bool:
+    """`GET .../criteria-actions/{action_id}` answers 404 once an undo deleted the action (found
+    when unique `Idempotency-Key`s let the stateful phase chain create, read, undo, read)."""
+    return (
+        case.operation.path == "/v1/segments/{id}/criteria-actions/{action_id}"
+        and response.status_code == 404
+        and str((case.path_parameters or {}).get("id")) in _UNDONE_SEGMENTS
+    )
+
+
 def _dropped_because(failure, case, response):
     """Why a failure is not the API's, or None when it is."""
     if isinstance(failure, EnsureResourceAvailability):
-        return "unknown line in body" if _is_unknown_line_in_body(case, response) else None
+        if _is_unknown_line_in_body(case, response):
+            return "unknown line in body"
+        return "undone action" if _is_undone_action(case, response) else None
     if not isinstance(failure, RejectedPositiveData):
         return None
     if _has_negative_component(case):
@@ -231,3 +257,25 @@ def filter_failure(context, failure, case, response):
         with open(_DROPPED_LOG, "a", encoding="utf-8") as log:
             log.write(f"{case.operation.label}\t{reason}\n")
     return reason is None
+
+
+# A valid `Idempotency-Key` (1 to 255 visible ASCII characters), and a counter that makes each
+# drawn one new.
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+_KEY_SUFFIX = itertools.count()
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    """Drawn keys repeat a few values (`0`, `A`; the coverage phase sends one key with every
+    variant of a body), and a key used again with another body is refused (422
+    `idempotency-key-reused`) before the body is read, so most cases with a key never reached the
+    operation. A valid key gets a unique suffix and stays valid; an invalid one, or a missing one,
+    is left as drawn. Negative cases are left alone: a changed case is validated again, and one
+    that lost its `Authorization` on purpose would come back positive and be sent with it (ST203)."""
+    headers = case.headers
+    if not headers or (case.meta is not None and case.meta.generation.mode.is_negative):
+        return
+    for name, value in list(headers.items()):
+        if name.lower() == "idempotency-key" and isinstance(value, str) and _KEY.fullmatch(value):
+            headers[name] = f"{value[:240]}.{next(_KEY_SUFFIX)}"

@@ -300,7 +300,8 @@ impl utoipa::PartialSchema for DocumentText {
 
 impl ToSchema for DocumentText {}
 
-/// A `multipart/form-data` upload.
+/// A `multipart/form-data` upload. A part left out takes its default; a form has no null, so
+/// none of them is nullable (a part `null` would be the text "null").
 #[derive(ToSchema)]
 pub struct AttachmentForm {
     /// The document; its part's `Content-Type` names its kind (or, without one, the file name's
@@ -308,12 +309,13 @@ pub struct AttachmentForm {
     #[schema(value_type = String, format = Binary, min_length = 1)]
     pub file: Vec<u8>,
     /// The language of the document (required unless given in the query).
-    #[schema(max_length = 10, pattern = r"^[^\s/\x00-\x1f\x7f-\x9f]+$")]
+    #[schema(nullable = false, max_length = 10, pattern = r"^[^\s/\x00-\x1f\x7f-\x9f]+$")]
     pub language_code: Option<String>,
     /// `true` makes the document the template's default.
+    #[schema(nullable = false)]
     pub default: Option<bool>,
     /// Overrides the file part's file name.
-    #[schema(max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#)]
+    #[schema(nullable = false, max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#)]
     pub file_name: Option<String>,
 }
 
