@@ -21,7 +21,7 @@ use crate::delivery::Wakeup;
 use crate::error::{self, ApiError};
 use crate::http::cors::cors;
 use crate::http::rate_limit::{self, RateLimiter};
-use crate::http::{idempotency, requests, routing};
+use crate::http::{idempotency, requests, routing, urls};
 use crate::openapi;
 use crate::state::AppState;
 use crate::{
@@ -98,6 +98,7 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<String, _>(ApiError::NotFound("no such route".into()))
                 }))
+                .wrap(from_fn(urls::refuse_nul))
                 .wrap(ErrorHandlers::new().default_handler(error::render_framework_error))
                 // Outside the error handlers, so that errors get CORS headers; inside the
                 // request middleware, so that preflights are logged and counted too.

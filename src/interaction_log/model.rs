@@ -222,14 +222,16 @@ pub struct EntryPatch {
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<Evaluation>)]
     pub evaluation: Option<Option<Evaluation>>,
+    /// Cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub attempt_failed: Option<Option<bool>>,
     #[serde(default, deserialize_with = "patch::nullable")]
     #[schema(value_type = Option<String>, max_length = 250)]
     pub comment: Option<Option<String>>,
+    /// Cannot be null.
     #[serde(default, deserialize_with = "patch::nullable")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub canceled: Option<Option<bool>>,
 }
 

@@ -240,6 +240,21 @@ db_test!(a_json_array_where_an_object_belongs_is_422, |app| {
     assert_eq!(assert_json(app.get(&path).await, 200).await["no"], "C1");
 });
 
+db_test!(nul_in_a_path_or_query_is_422_invalid_text_on_both_backends, |app| {
+    // PostgreSQL cannot bind text with NUL; SQLite used to answer 200 and match nothing.
+    for path in [
+        "/v1/contacts?city=a%00b",
+        "/v1/logged-segments?user=%00",
+        "/v1/segments?salesperson_code=x%00",
+        "/v1/salespeople/a%00b",
+    ] {
+        assert_problem(app.get(path).await, 422, "invalid-text").await;
+    }
+    assert_problem(app.delete("/v1/mailing-groups/%00").await, 422, "invalid-text").await;
+    // A percent sign followed by 00 is not a NUL.
+    assert_json(app.get("/v1/contacts?city=%2500").await, 200).await;
+});
+
 db_test!(bad_text_and_out_of_range_filters_are_4xx_not_500, |app| {
     let nul = app.post("/v1/contacts", &json!({"type": "company", "name": "a\u{0}b"})).await;
     let body = assert_problem(nul, 422, "validation-failed").await;

@@ -311,8 +311,8 @@ fn non_empty_lists_say_min_items_and_lines_are_added_one_way() {
     assert_eq!(branches, ["contact_id", "contact_ids", "contact_nos"]);
 }
 
-/// PostgreSQL refuses text with NUL, so every request string says it has none (or has a
-/// pattern or format of its own that excludes it).
+/// PostgreSQL refuses text with NUL, so every request string, in a body or a path or query
+/// parameter, says it has none (or has a pattern or format of its own that excludes it).
 #[test]
 fn every_request_string_excludes_nul() {
     fn walk(schema: &serde_json::Value, at: &str, loose: &mut Vec<String>) {
@@ -343,6 +343,13 @@ fn every_request_string_excludes_nul() {
     let mut loose = Vec::new();
     for name in &requests {
         walk(&document["components"]["schemas"][name], name, &mut loose);
+    }
+    // Path and query parameters are bound as text too.
+    for (label, operation) in operations(&document) {
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let at = format!("{label} {}", parameter["name"]);
+            walk(&parameter["schema"], &at, &mut loose);
+        }
     }
     assert!(requests.contains("CreateContact") && requests.len() > 30, "{requests:?}");
     assert!(loose.is_empty(), "request strings that do not exclude NUL: {loose:#?}");

@@ -170,6 +170,12 @@ def _has_negative_component(case) -> bool:
     return any(info.mode.is_negative for info in components.values())
 
 
+def _is_filter_size(error) -> bool:
+    """A filter tree nests at most 8 levels and holds at most 200 nodes; a recursive JSON Schema
+    cannot bound its depth or its size (the longer stateful chains draw deep trees)."""
+    return str(error.get("field", "")).startswith("/filter") and error.get("code") in ("too_deep", "too_many_nodes")
+
+
 def _is_bounds_order(error) -> bool:
     """`between` takes its lower bound first; a JSON Schema cannot compare two items."""
     return str(error.get("field", "")).startswith("/filter") and "lower bound first" in str(error.get("message", ""))
@@ -240,6 +246,8 @@ def _dropped_because(failure, case, response):
             reasons.add("raw upload language")
         elif _is_bounds_order(error):
             reasons.add("bounds order")
+        elif _is_filter_size(error):
+            reasons.add("filter size")
         else:
             return None
     return "+".join(sorted(reasons))

@@ -23,7 +23,7 @@ replaces it for this contact whatever the line's language; DELETE goes back to t
 The same checks as a template upload apply (413, 415, `invalid-docx`, `docx-too-large`, \
 `invalid-utf8`, `invalid-template`, and with `strict=true` `unknown-merge-fields`).",
     params(("id" = i64, Path, description = "The segment's id"), ("line_id" = i64, Path, description = "The line's id"),
-        ("file_name" = Option<String>, Query, max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#,
+        ("file_name" = Option<String>, Query, max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]*[^\x00-\x1f\x7f-\x9f"/\\\s][^\x00-\x1f\x7f-\x9f"/\\]*$"#,
             description = "The file name (default `document.docx`, `.html` or `.txt`)"),
         ("strict" = Option<bool>, Query, description = "Refuse unknown merge fields (422)")),
     request_body(description = "The document, raw or as a form", content(

@@ -33,7 +33,11 @@ pub struct LineDocumentForm {
     #[schema(value_type = String, format = Binary, min_length = 1)]
     pub file: Vec<u8>,
     /// Overrides the file part's file name (a form has no null: leave the part out instead).
-    #[schema(nullable = false, max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#)]
+    #[schema(
+        nullable = false,
+        max_length = 255,
+        pattern = r#"^[^\x00-\x1f\x7f-\x9f"]*[^\x00-\x1f\x7f-\x9f"/\\\s][^\x00-\x1f\x7f-\x9f"/\\]*$"#
+    )]
     pub file_name: Option<String>,
 }
 

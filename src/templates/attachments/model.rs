@@ -182,7 +182,9 @@ fn kind_by_extension(file_name: &str) -> Result<DocumentKind, String> {
     }
 }
 
-/// The last component of a path a client may send as a file name.
+/// The last component of a path a client may send as a file name, trimmed. The document's
+/// `file_name` pattern says that it must not come out empty (no separator or blank at the end;
+/// schemathesis found `dir/` allowed by the old pattern).
 fn base_name(name: &str) -> &str {
     name.rsplit(['/', '\\']).next().unwrap_or(name).trim()
 }
@@ -256,7 +258,10 @@ pub struct UploadParams {
     /// own). The template's first document is its default whatever this says.
     pub default: Option<bool>,
     /// The file name downloads give (default `document.docx`, `.html` or `.txt`).
-    #[param(max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#)]
+    #[param(
+        max_length = 255,
+        pattern = r#"^[^\x00-\x1f\x7f-\x9f"]*[^\x00-\x1f\x7f-\x9f"/\\\s][^\x00-\x1f\x7f-\x9f"/\\]*$"#
+    )]
     pub file_name: Option<String>,
     /// Refuse the document (422 `unknown-merge-fields`) when it uses unknown merge fields.
     pub strict: Option<bool>,
@@ -315,7 +320,11 @@ pub struct AttachmentForm {
     #[schema(nullable = false)]
     pub default: Option<bool>,
     /// Overrides the file part's file name.
-    #[schema(nullable = false, max_length = 255, pattern = r#"^[^\x00-\x1f\x7f-\x9f"]+$"#)]
+    #[schema(
+        nullable = false,
+        max_length = 255,
+        pattern = r#"^[^\x00-\x1f\x7f-\x9f"]*[^\x00-\x1f\x7f-\x9f"/\\\s][^\x00-\x1f\x7f-\x9f"/\\]*$"#
+    )]
     pub file_name: Option<String>,
 }
 
