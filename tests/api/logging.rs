@@ -811,3 +811,31 @@ db_test!(the_interaction_history_filter_reads_every_field_a_log_writes, |app| {
     assert_eq!(selected(has("correspondence_type", "eq", json!("hard_copy"))).await, set(&["P2"]));
     assert_eq!(selected(has("correspondence_type", "eq", json!("email"))).await, set(&["C1", "P1"]));
 });
+
+db_test!(logging_gives_the_segment_a_new_version_and_entity_tag, |app| {
+    // Found by cargo-mutants: nothing read the segment's version after a log. A tag it had
+    // before must not come back (a client's cached copy would otherwise pass `If-None-Match`).
+    seed(&app).await;
+    let segment = segment_with(&app, &["C1", "P1"]).await;
+    let path = format!("/v1/segments/{segment}");
+    let tag_of = |response: &reqwest::Response| response.headers()["etag"].to_str().unwrap().to_owned();
+    let mut seen = vec![tag_of(&app.get(&path).await)];
+    let renamed = app
+        .request(Method::PATCH, &path)
+        .header("If-Match", &seen[0])
+        .json(&json!({"subject": "Spring"}))
+        .send()
+        .await
+        .unwrap();
+    seen.push(tag_of(&renamed));
+    let versions = |app: &TestApp| -> i64 {
+        segments::table.find(segment).select(segments::version).first(&mut *app.conn()).unwrap()
+    };
+    let before = versions(&app);
+    assert_json(log(&app, segment, json!({})).await, 201).await;
+    assert_eq!(versions(&app), before + 1);
+    let after = tag_of(&app.get(&path).await);
+    assert!(!seen.contains(&after), "{after} reused: {seen:?}");
+    let cached = app.request(Method::GET, &path).header("If-None-Match", &seen[1]).send().await.unwrap();
+    assert_eq!(cached.status(), 200);
+});
