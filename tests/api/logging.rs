@@ -173,6 +173,15 @@ db_test!(logging_refuses_every_fault_at_once_and_writes_nothing, |app| {
         (format!("lines/{}", ids[2]), "privacy_blocked".to_owned()),
     ];
     assert_eq!(faults, expected, "{problem}");
+    // Each fault says in words what its code means, naming the line and its contact.
+    let messages: Vec<&str> =
+        problem["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    let expected = [
+        format!("line {} (contact P2): the line has no interaction template", ids[1]),
+        format!("line {} (contact P3): the line has no interaction template", ids[2]),
+        format!("line {} (contact P3): the contact is privacy blocked", ids[2]),
+    ];
+    assert_eq!(messages, expected, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("3 line fault(s)"), "{problem}");
     // Without deliver, an email line without address is fine; with it, it is a fault.
     assert_json(
