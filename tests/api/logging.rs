@@ -224,6 +224,10 @@ db_test!(a_follow_up_copies_the_header_and_contacts_and_cancel_restore_flip_ever
         assert_json(app.post(&format!("/v1/logged-segments/{logged}/follow-up"), &json!({})).await, 201)
             .await;
     assert_eq!(again["no_of_lines"], 2);
+    // A segment of its own each time: open, neither the logged one nor the first follow-up.
+    assert_eq!(again["status"], "open");
+    let again_id = again["id"].as_i64().unwrap();
+    assert!(again_id != segment && Some(again_id) != follow_up["id"].as_i64(), "{again}");
     for _ in 0..2 {
         let canceled =
             assert_json(app.post(&format!("/v1/logged-segments/{logged}/cancel"), &json!({})).await, 200)
