@@ -133,7 +133,10 @@ mod tests {
         assert_eq!(Money::parse("-0.05"), Some(Money(-5)));
         assert_eq!(Money(1250).to_string(), "12.50");
         assert_eq!(Money(-5).to_string(), "-0.05");
-        for bad in ["", "1.234", "abc", "1.", ".5", "1,5", "1000000000.00", "90000000000000000"] {
+        // `+5` and `+1.50` parse as integers in Rust; an amount takes digits only.
+        for bad in
+            ["", "1.234", "abc", "1.", ".5", "1,5", "1000000000.00", "90000000000000000", "+5", "+1.50"]
+        {
             assert_eq!(Money::parse(bad), None, "{bad}");
         }
         let m: Money = serde_json::from_str("0.1").unwrap();
@@ -141,5 +144,20 @@ mod tests {
         assert!(serde_json::from_str::<Money>("0.125").is_err());
         let m: Money = serde_json::from_str("7").unwrap();
         assert_eq!(m, Money(700));
+        // A negative whole number comes through `visit_i64`, a positive one through `visit_u64`.
+        let m: Money = serde_json::from_str("-7").unwrap();
+        assert_eq!(m, Money(-700));
+        assert!(serde_json::from_str::<Money>(&i64::MIN.to_string()).is_err());
+    }
+
+    #[test]
+    fn a_refused_amount_says_what_an_amount_is() {
+        for bad in ["true", "\"1.234\"", "[]"] {
+            let error = serde_json::from_str::<Money>(bad).unwrap_err().to_string();
+            assert!(
+                error.contains("expected an amount up to 999999999.99 with at most two decimals"),
+                "{error}"
+            );
+        }
     }
 }
