@@ -88,3 +88,30 @@ pub fn created<T: Serialize>(location: &str, tag: &str, body: &T) -> HttpRespons
 pub fn ok_with_etag<T: Serialize>(tag: &str, body: &T) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::ETAG, tag)).json(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn if_none_match_names_the_tag_its_weak_form_or_any() {
+        let tag = etag(&[3, 7]);
+        let cases = [
+            ("\"3.7\"", true),
+            ("W/\"3.7\"", true),
+            ("*", true),
+            ("\"1\", W/\"3.7\"", true),
+            ("\"3\"", false),
+            ("W/\"3\"", false),
+            ("\"3.8\", \"2.7\"", false),
+        ];
+        for (header_value, current) in cases {
+            let req =
+                TestRequest::default().insert_header((header::IF_NONE_MATCH, header_value)).to_http_request();
+            assert_eq!(not_modified(&req, &tag), current, "If-None-Match: {header_value}");
+        }
+        assert!(!not_modified(&TestRequest::default().to_http_request(), &tag));
+    }
+}
