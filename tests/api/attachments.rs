@@ -12,6 +12,7 @@ use zip::{CompressionMethod, ZipWriter};
 use crate::db_test;
 use crate::helpers::{assert_json, assert_problem, TestApp};
 use crm_segments::db::schema::{template_attachments, template_current_attachments};
+use crm_segments::http::upload::FORM_ALLOWANCE;
 
 pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const BOUNDARY: &str = "crm-test-boundary-7MA4YWxkTrZu0gW";
@@ -545,6 +546,13 @@ db_test!(
         let body = assert_json(send("within", 5000).await.unwrap(), 201).await;
         assert_eq!(body["size"], 5000);
         assert_problem(send("past", 9000).await.unwrap(), 413, "payload-too-large").await;
+        // Past the document limit and a form's allowance together, the idempotency layer refuses
+        // the body before reading it whole (the handler would say "file" and its own limit).
+        let far = 8192 + FORM_ALLOWANCE;
+        let problem =
+            assert_problem(send("far-past", far + 1).await.unwrap(), 413, "payload-too-large").await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert_eq!(detail, format!("the body exceeds the limit of {far} bytes"), "{problem}");
         assert_eq!(stored(&app), (1, 1));
     }
 );
