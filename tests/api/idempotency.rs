@@ -244,6 +244,20 @@ db_test!(
         let response = create_key(&app, Some(&app.admin_key), Some("big"), &body).await;
         assert_problem(response, 413, "payload-too-large").await;
         assert_eq!(record_count(&app), 0);
+        // The limit itself is allowed: the same request padded with white space to 1024 bytes
+        // runs and is remembered, and one byte more is refused.
+        let padded =
+            |size: usize| format!("{:<size$}", json!({"name": "exact", "scope": "read"}).to_string());
+        let send = |key: &'static str, body: String| {
+            app.request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
+                .header("content-type", "application/json")
+                .header("idempotency-key", key)
+                .body(body)
+                .send()
+        };
+        assert_problem(send("over", padded(1025)).await.unwrap(), 413, "payload-too-large").await;
+        assert_json(send("exact", padded(1024)).await.unwrap(), 201).await;
+        assert_eq!(record_count(&app), 1);
     }
 );
 
