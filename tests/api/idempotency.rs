@@ -6,6 +6,8 @@ use crm_segments::http::idempotency::request_fingerprint;
 use diesel::prelude::*;
 use reqwest::{Method, Response};
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::db_test;
 use crate::helpers::{assert_json, assert_problem, TestApp};
@@ -34,6 +36,32 @@ async fn key_count(app: &TestApp) -> usize {
     )
     .await;
     keys["items"].as_array().unwrap().len()
+}
+
+/// `POST /v1/api-keys` as the admin with `body` sent chunked (no Content-Length), as a client
+/// streaming its body does, written by hand on a socket; answers the status of the answer.
+async fn create_key_chunked(app: &TestApp, idempotency_key: &str, body: &str) -> u16 {
+    let address = app.address.trim_start_matches("http://");
+    let mut socket = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /v1/api-keys HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nIdempotency-Key: {idempotency_key}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.admin_key
+    );
+    let mut request = head.into_bytes();
+    for chunk in body.as_bytes().chunks(100) {
+        request.extend(format!("{:x}\r\n", chunk.len()).bytes());
+        request.extend(chunk);
+        request.extend(b"\r\n");
+    }
+    request.extend(b"0\r\n\r\n");
+    socket.write_all(&request).await.unwrap();
+    // The server may close without reading a refused body to its end: keep what arrived.
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split(' ').nth(1).and_then(|status| status.parse().ok()).unwrap_or_else(|| panic!("{answer}"))
 }
 
 fn record_count(app: &TestApp) -> i64 {
@@ -258,6 +286,11 @@ db_test!(
         assert_problem(send("over", padded(1025)).await.unwrap(), 413, "payload-too-large").await;
         assert_json(send("exact", padded(1024)).await.unwrap(), 201).await;
         assert_eq!(record_count(&app), 1);
+        // The same without Content-Length, counted as the chunks arrive.
+        assert_eq!(create_key_chunked(&app, "chunked-over", &padded(1025)).await, 413);
+        assert_eq!(record_count(&app), 1, "a refused body is not remembered");
+        assert_eq!(create_key_chunked(&app, "chunked-exact", &padded(1024)).await, 201);
+        assert_eq!(record_count(&app), 2);
     }
 );
 
