@@ -129,4 +129,18 @@ mod tests {
         assert!(params(&encode_cursor("segments", 42)).validate("contacts").is_err());
         assert!(params("not a cursor").validate("contacts").is_err());
     }
+
+    #[test]
+    fn a_code_page_has_a_next_cursor_only_when_a_row_is_left_over() {
+        // Found by cargo-mutants: the query reads one row past the limit, and only that row
+        // says a next page exists; exactly `limit` rows are the last page.
+        let page = CodePageRequest { list: "templates".into(), after: None, limit: 2 };
+        let rows = |n: usize| (0..n).map(|i| format!("T{i}")).collect::<Vec<_>>();
+        let (last, next) = into_code_page(rows(2), &page, |r| r);
+        assert_eq!((last, next), (rows(2), None));
+        let (first, next) = into_code_page(rows(3), &page, |r| r);
+        assert_eq!(first, rows(2));
+        let after = PageParams { limit: Some(2), cursor: next }.validate_code("templates").unwrap().after;
+        assert_eq!(after.as_deref(), Some("T1"));
+    }
 }
