@@ -131,9 +131,19 @@ mod tests {
     }
 
     #[test]
-    fn a_code_page_has_a_next_cursor_only_when_a_row_is_left_over() {
+    fn a_page_has_a_next_cursor_only_when_a_row_is_left_over() {
         // Found by cargo-mutants: the query reads one row past the limit, and only that row
         // says a next page exists; exactly `limit` rows are the last page.
+        let page = || PageRequest { list: "contacts".into(), after: None, limit: 2 };
+        assert_eq!(into_page(vec![7, 9], page(), |id| *id), (vec![7, 9], None));
+        let (first, next) = into_page(vec![7, 9, 12], page(), |id| *id);
+        assert_eq!(first, [7, 9]);
+        let after = PageParams { limit: Some(2), cursor: next }.validate("contacts").unwrap().after;
+        assert_eq!(after, Some(9));
+    }
+
+    #[test]
+    fn a_code_page_has_a_next_cursor_only_when_a_row_is_left_over() {
         let page = CodePageRequest { list: "templates".into(), after: None, limit: 2 };
         let rows = |n: usize| (0..n).map(|i| format!("T{i}")).collect::<Vec<_>>();
         let (last, next) = into_code_page(rows(2), &page, |r| r);
