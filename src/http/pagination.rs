@@ -77,14 +77,11 @@ pub fn encode_code_cursor(list: &str, last_code: &str) -> String {
 
 /// Like [`into_page`] for code-keyed lists.
 pub fn into_code_page<T>(
-    mut rows: Vec<T>,
+    rows: Vec<T>,
     page: &CodePageRequest,
     code: impl Fn(&T) -> &str,
 ) -> (Vec<T>, Option<String>) {
-    let more = rows.len() as i64 > page.limit;
-    rows.truncate(page.limit as usize);
-    let next = if more { rows.last().map(|r| encode_code_cursor(&page.list, code(r))) } else { None };
-    (rows, next)
+    split_page(rows, page.limit, |r| encode_code_cursor(&page.list, code(r)))
 }
 
 fn decode_text(cursor: &str, prefix: &str) -> Result<String, ApiError> {
@@ -105,10 +102,16 @@ pub fn encode_cursor(list: &str, last_id: i64) -> String {
 }
 
 /// Splits `limit + 1` fetched rows into the page and the cursor of the next one.
-pub fn into_page<T>(mut rows: Vec<T>, page: PageRequest, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
-    let more = rows.len() as i64 > page.limit;
-    rows.truncate(page.limit as usize);
-    let next = if more { rows.last().map(|r| encode_cursor(&page.list, id(r))) } else { None };
+pub fn into_page<T>(rows: Vec<T>, page: PageRequest, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<String>) {
+    split_page(rows, page.limit, |r| encode_cursor(&page.list, id(r)))
+}
+
+/// The page of `limit` rows, and the cursor of its last row when the query's one extra row
+/// says that a next page exists.
+fn split_page<T>(mut rows: Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(cursor) } else { None };
     (rows, next)
 }
 

@@ -12,12 +12,13 @@ use tokio::net::TcpStream;
 use crate::db_test;
 use crate::helpers::{assert_json, assert_problem, TestApp};
 
-/// `POST /v1/api-keys` as `api_key`, with `body` sent exactly as these bytes.
+/// `POST /v1/api-keys` as `api_key`, with `body` sent exactly as its text (JSON, or a string
+/// as it is).
 async fn create_key(
     app: &TestApp,
     api_key: Option<&str>,
     idempotency_key: Option<&str>,
-    body: &Value,
+    body: &impl std::fmt::Display,
 ) -> Response {
     let mut request = app
         .request_as(Method::POST, "/v1/api-keys", api_key)
@@ -276,15 +277,10 @@ db_test!(
         // runs and is remembered, and one byte more is refused.
         let padded =
             |size: usize| format!("{:<size$}", json!({"name": "exact", "scope": "read"}).to_string());
-        let send = |key: &'static str, body: String| {
-            app.request_as(Method::POST, "/v1/api-keys", Some(&app.admin_key))
-                .header("content-type", "application/json")
-                .header("idempotency-key", key)
-                .body(body)
-                .send()
-        };
-        assert_problem(send("over", padded(1025)).await.unwrap(), 413, "payload-too-large").await;
-        assert_json(send("exact", padded(1024)).await.unwrap(), 201).await;
+        let admin = Some(app.admin_key.as_str());
+        assert_problem(create_key(&app, admin, Some("over"), &padded(1025)).await, 413, "payload-too-large")
+            .await;
+        assert_json(create_key(&app, admin, Some("exact"), &padded(1024)).await, 201).await;
         assert_eq!(record_count(&app), 1);
         // The same without Content-Length, counted as the chunks arrive.
         assert_eq!(create_key_chunked(&app, "chunked-over", &padded(1025)).await, 413);
