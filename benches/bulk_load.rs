@@ -131,6 +131,8 @@ async fn wait_ready(client: &reqwest::Client, port: u16) {
 
 struct Figures {
     api: Duration,
+    /// The same load with two concurrent clients, into a database of its own.
+    api_two_clients: Duration,
     raw: Duration,
     /// Raw SQL with a transaction per 1000 rows, as the API commits them.
     raw_per_batch: Duration,
@@ -140,7 +142,10 @@ struct Figures {
     last_page: (Duration, Duration),
 }
 
-async fn run_api(database_url: &str, port: u16, total: usize) -> (Duration, f64, Server) {
+/// Loads `total` contacts through bulk sync with `clients` concurrent clients, each sending every
+/// `clients`-th request in turn (one client is a single ERP integration sending batch after
+/// batch; two, on this 2-core machine, keep the server's cores busy while the database writes).
+async fn run_api(database_url: &str, port: u16, total: usize, clients: usize) -> (Duration, f64, Server) {
     let server = Server::start(database_url, port);
     let client = reqwest::Client::new();
     wait_ready(&client, port).await;
@@ -153,17 +158,32 @@ async fn run_api(database_url: &str, port: u16, total: usize) -> (Duration, f64,
                 .unwrap()
         })
         .collect();
+    let bodies = std::sync::Arc::new(bodies);
     let started = Instant::now();
-    for body in &bodies {
-        let response = client
-            .post(format!("http://127.0.0.1:{}/v1/contacts/bulk", server.port))
-            .bearer_auth(ADMIN_KEY)
-            .header("Content-Type", "application/json")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "bulk failed: {}", response.text().await.unwrap());
+    let senders: Vec<_> = (0..clients)
+        .map(|k| {
+            let (client, bodies) = (client.clone(), bodies.clone());
+            tokio::spawn(async move {
+                for body in bodies.iter().skip(k).step_by(clients) {
+                    let response = client
+                        .post(format!("http://127.0.0.1:{port}/v1/contacts/bulk"))
+                        .bearer_auth(ADMIN_KEY)
+                        .header("Content-Type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(
+                        response.status().is_success(),
+                        "bulk failed: {}",
+                        response.text().await.unwrap()
+                    );
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
     }
     let elapsed = started.elapsed();
     (elapsed, server.peak_rss_mb(), server)
@@ -257,7 +277,10 @@ async fn bench_sqlite(total: usize, statements: &[String]) -> Figures {
     let dir = std::env::temp_dir();
     let api_db = dir.join(format!("bench_api_{}.db", std::process::id()));
     let raw_db = dir.join(format!("bench_raw_{}.db", std::process::id()));
-    let (api, peak_mb, server) = run_api(api_db.to_str().unwrap(), 18931, total).await;
+    let api2_db = dir.join(format!("bench_api2_{}.db", std::process::id()));
+    let (api_two_clients, _, two) = run_api(api2_db.to_str().unwrap(), 18933, total, 2).await;
+    drop(two);
+    let (api, peak_mb, server) = run_api(api_db.to_str().unwrap(), 18931, total, 1).await;
     migrate(raw_db.to_str().unwrap());
     let pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                    PRAGMA busy_timeout = 10000;";
@@ -279,12 +302,12 @@ async fn bench_sqlite(total: usize, statements: &[String]) -> Figures {
     let last_id = (LIST_TABLE_SIZE - PAGE - 1) as i64;
     let last_page = page_reads(server.port, last_id, &mut |q| api_conn.batch_execute(q).unwrap()).await;
     drop(server);
-    for path in [&api_db, &raw_db, &per_batch_db] {
+    for path in [&api_db, &api2_db, &raw_db, &per_batch_db] {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
-    Figures { api, raw, raw_per_batch, peak_mb, first_page, last_page }
+    Figures { api, api_two_clients, raw, raw_per_batch, peak_mb, first_page, last_page }
 }
 
 async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -> Figures {
@@ -295,13 +318,16 @@ async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -
         format!("bench_api_{}", std::process::id()),
         format!("bench_raw_{}", std::process::id()),
         format!("bench_raw_batches_{}", std::process::id()),
+        format!("bench_api2_{}", std::process::id()),
     ];
     for name in &names {
         diesel::sql_query(format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).unwrap();
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
     }
     let api_url = format!("{base}/{}", names[0]);
-    let (api, peak_mb, server) = run_api(&api_url, 18932, total).await;
+    let (api_two_clients, _, two) = run_api(&format!("{base}/{}", names[3]), 18934, total, 2).await;
+    drop(two);
+    let (api, peak_mb, server) = run_api(&api_url, 18932, total, 1).await;
     let raw_url = format!("{base}/{}", names[1]);
     migrate(&raw_url);
     let mut conn = PgConnection::establish(&raw_url).unwrap();
@@ -327,18 +353,20 @@ async fn bench_postgres(server_url: &str, total: usize, statements: &[String]) -
             .execute(&mut admin)
             .unwrap();
     }
-    Figures { api, raw, raw_per_batch, peak_mb, first_page, last_page }
+    Figures { api, api_two_clients, raw, raw_per_batch, peak_mb, first_page, last_page }
 }
 
 fn report(backend: &str, total: usize, f: &Figures) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "| {backend} | {total} | {:.2} s | {:.2} s | {:.2}x | {:.2} s | {:.2}x | {:.0} MB | {:.1} ms ({:.1} ms raw) | {:.1} ms ({:.1} ms raw) |",
+        "| {backend} | {total} | {:.2} s | {:.2} s | {:.2}x | {:.2} s | {:.2}x | {:.2} s | {:.2}x | {:.0} MB | {:.1} ms ({:.1} ms raw) | {:.1} ms ({:.1} ms raw) |",
         f.api.as_secs_f64(),
         f.raw.as_secs_f64(),
         f.api.as_secs_f64() / f.raw.as_secs_f64(),
         f.raw_per_batch.as_secs_f64(),
         f.api.as_secs_f64() / f.raw_per_batch.as_secs_f64(),
+        f.api_two_clients.as_secs_f64(),
+        f.api_two_clients.as_secs_f64() / f.raw_per_batch.as_secs_f64(),
         f.peak_mb,
         ms(f.first_page.0),
         ms(f.first_page.1),
@@ -354,9 +382,9 @@ async fn main() {
     let statements = raw_statements(total, &now);
     println!(
         "| backend | contacts | API (bulk, 1000/request) | raw multi-row SQL, one transaction | ratio | \
-         raw, a transaction per 1000 | ratio | server peak RSS | page of 1000, start of 1M | page of 1000, end of 1M |"
+         raw, a transaction per 1000 | ratio | API, 2 clients | ratio to a transaction per 1000 | server peak RSS | page of 1000, start of 1M | page of 1000, end of 1M |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     report("SQLite", total, &bench_sqlite(total, &statements).await);
     let pg = std::env::var("BENCH_DATABASE_URL").or_else(|_| std::env::var("TEST_DATABASE_URL"));
     match pg {

@@ -4,8 +4,11 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
 
 use crate::api_keys::key::hash_key;
 use crate::api_keys::repo::find_active_key;
@@ -42,32 +45,25 @@ pub struct Caller<S> {
     _scope: PhantomData<S>,
 }
 
+/// Whom a request's bearer key belongs to, once resolved.
+#[derive(Debug, Clone)]
+struct Identity {
+    name: String,
+    scope: ApiScope,
+}
+
 impl<S: RequiredScope> FromRequest for Caller<S> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = match (req.headers().contains_key(header::AUTHORIZATION), bearer_token(req.headers())) {
-            (_, Some(token)) => Ok(token.to_owned()),
-            (false, None) => Err(ApiError::Unauthorized("missing Authorization: Bearer <API key>".into())),
-            (true, None) => Err(ApiError::Unauthorized("expected Authorization: Bearer <API key>".into())),
-        };
+        // Under `/v1` the `authenticate` middleware has resolved the key already.
+        let known = req.extensions().get::<Identity>().cloned();
+        let req = req.clone();
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token = token?.to_owned();
-            let hash = hash_key(&token);
-            let (name, scope) = if state.admin_key_hash.as_deref() == Some(hash.as_str()) {
-                (ENV_ADMIN_NAME.to_owned(), ApiScope::Admin)
-            } else if let Some(known) = state.api_keys.get(&hash) {
-                known
-            } else {
-                let (lookup, generation) = (hash.clone(), state.api_keys.generation());
-                let found = db::run(&state.pool, move |conn| find_active_key(conn, &lookup)).await?;
-                let (name, scope) =
-                    found.ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
-                state.api_keys.put(generation, hash, name.clone(), scope);
-                (name, scope)
+            let Identity { name, scope } = match known {
+                Some(identity) => identity,
+                None => identify(&req).await?,
             };
             if scope < S::SCOPE {
                 return Err(ApiError::Forbidden(format!(
@@ -79,6 +75,56 @@ impl<S: RequiredScope> FromRequest for Caller<S> {
             Ok(Caller { name, scope, _scope: PhantomData })
         })
     }
+}
+
+/// The middleware on `/v1`: authenticates a request before anything reads its body. A handler's
+/// extractors run side by side, so without it a malformed body (422) answered first while an
+/// unknown key was still being looked up, and an unauthenticated client learnt about the body
+/// instead of being told that its key is wrong.
+pub async fn authenticate<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    match identify(req.request()).await {
+        Ok(identity) => {
+            req.extensions_mut().insert(identity);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => {
+            let response = e.error_response();
+            Ok(req.into_response(response).map_into_right_body())
+        }
+    }
+}
+
+/// Resolves the request's bearer key: the environment's admin key, a key the cache holds, or
+/// one looked up in the database (and then cached).
+async fn identify(req: &HttpRequest) -> Result<Identity, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("application state missing"))?;
+    let token = match (req.headers().contains_key(header::AUTHORIZATION), bearer_token(req.headers())) {
+        (_, Some(token)) => token.to_owned(),
+        (false, None) => {
+            return Err(ApiError::Unauthorized("missing Authorization: Bearer <API key>".into()))
+        }
+        (true, None) => {
+            return Err(ApiError::Unauthorized("expected Authorization: Bearer <API key>".into()))
+        }
+    };
+    let hash = hash_key(&token);
+    if state.admin_key_hash.as_deref() == Some(hash.as_str()) {
+        return Ok(Identity { name: ENV_ADMIN_NAME.to_owned(), scope: ApiScope::Admin });
+    }
+    if let Some((name, scope)) = state.api_keys.get(&hash) {
+        return Ok(Identity { name, scope });
+    }
+    let (lookup, generation) = (hash.clone(), state.api_keys.generation());
+    let found = db::run(&state.pool, move |conn| find_active_key(conn, &lookup)).await?;
+    let (name, scope) = found.ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
+    state.api_keys.put(generation, hash, name.clone(), scope);
+    Ok(Identity { name, scope })
 }
 
 /// The token of `Authorization: Bearer <token>`, if the header has that form. The one reader of

@@ -25,7 +25,7 @@ use crate::http::{idempotency, requests, routing, urls};
 use crate::openapi;
 use crate::state::AppState;
 use crate::{
-    api_keys, code_tables, contacts, health, interaction_log, logged_segments, merge, metrics,
+    api_keys, auth, code_tables, contacts, health, interaction_log, logged_segments, merge, metrics,
     saved_criteria, segments, templates,
 };
 
@@ -168,7 +168,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/v1")
                 .wrap(from_fn(idempotency::replay_or_record))
-                // Outside idempotency: a refused request is not remembered as an answer.
+                // Before the body is read or an answer remembered: an unknown key is 401 first.
+                .wrap(from_fn(auth::authenticate))
+                // Outermost: a refused request is not remembered as an answer, and a flood of
+                // unknown keys is throttled before each is looked up.
                 .wrap(from_fn(rate_limit::throttle))
                 .configure(api_keys::routes)
                 .configure(contacts::routes)

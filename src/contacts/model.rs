@@ -1,6 +1,8 @@
 //! Contact rows and the wire types (the writable state a write compares lives in `state.rs`).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::db::write_time::WriteTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -83,9 +85,9 @@ pub struct ContactRowValues {
     #[serde(skip)]
     pub version: i64,
     #[serde(skip)]
-    pub created_at: NaiveDateTime,
+    pub created_at: WriteTime,
     #[serde(skip)]
-    pub updated_at: NaiveDateTime,
+    pub updated_at: WriteTime,
 }
 
 /// An existing contact's new values, written by an upsert on `id`.

@@ -2,13 +2,12 @@
 //! checks that need no database, the row values it is written as, and the planned write
 //! (stored state and new state) that the checks and the write path take.
 
-use chrono::NaiveDateTime;
-
 use super::model::{
     Address, Address2, City, Contact, ContactLinks, ContactPatch, ContactRowValues, CountryCode, County,
     CreateContact, Email, ExternalId, JobTitle, LanguageCode, Name, NamePart, Phone, PostCode,
     SalespersonCode, TerritoryCode,
 };
+use crate::db::write_time::WriteTime;
 use crate::domain::patch;
 use crate::domain::text::BoundedText;
 use crate::domain::validation::Checker;
@@ -244,7 +243,7 @@ impl ContactState {
         no: String,
         company_id: Option<i64>,
         version: i64,
-        now: NaiveDateTime,
+        now: &WriteTime,
     ) -> ContactRowValues {
         let name: String = self.name.clone().map(String::from).unwrap_or_default();
         ContactRowValues {
@@ -274,8 +273,8 @@ impl ContactState {
             privacy_blocked: self.privacy_blocked,
             external_id: self.external_id.clone().map(String::from),
             version,
-            created_at: now,
-            updated_at: now,
+            created_at: now.clone(),
+            updated_at: now.clone(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::Utc;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
@@ -17,6 +17,7 @@ use crate::db::schema::{
     contact_mailing_groups, contacts,
 };
 use crate::db::sql::{BindValue, SqlBuilder};
+use crate::db::write_time::WriteTime;
 use crate::db::{self, Conn, MAX_BINDS_PER_LIST};
 use crate::domain::validation::Checker;
 use crate::domain::ContactType;
@@ -168,11 +169,11 @@ pub fn write_contacts(
 ) -> Result<Vec<Written>, ApiError> {
     check_plans(conn, &plans, errors, owners)?;
     let nos = contact_numbers(conn, &plans)?;
-    let now = Utc::now().naive_utc();
+    let now = WriteTime::new(Utc::now().naive_utc());
     let mut results = unchanged_results(&plans, &nos);
     // Companies first, so that persons of the same batch can name them.
     for phase in [ContactType::Company, ContactType::Person] {
-        write_phase(conn, &plans, phase, &nos, now, &mut results)?;
+        write_phase(conn, &plans, phase, &nos, &now, &mut results)?;
     }
     let results: Vec<Written> = results.into_iter().flatten().collect();
     write_links(conn, &plans, &results)?;
@@ -216,7 +217,7 @@ fn write_phase(
     plans: &[PlannedWrite],
     phase: ContactType,
     nos: &[String],
-    now: NaiveDateTime,
+    now: &WriteTime,
     results: &mut [Option<Written>],
 ) -> Result<(), ApiError> {
     let in_phase: Vec<usize> =
@@ -379,7 +380,8 @@ fn insert_rows(conn: &mut Conn, rows: &[ContactRowValues]) -> Result<HashMap<Str
         }
         let json = serde_json::to_string(chunk).map_err(ApiError::internal)?;
         // Not in the JSON rows: bound once, from the first row (every row of a batch has them).
-        let (version, created_at, updated_at) = (chunk[0].version, chunk[0].created_at, chunk[0].updated_at);
+        let (version, created_at, updated_at) =
+            (chunk[0].version, chunk[0].created_at.at(), chunk[0].updated_at.at());
         let names: Vec<&str> = INSERTED_COLUMNS.iter().map(|(name, _)| *name).collect();
         let types: Vec<String> = INSERTED_COLUMNS.iter().map(|(name, t)| format!("{name} {t}")).collect();
         let mut sql = SqlBuilder::for_conn(conn);
@@ -497,7 +499,7 @@ mod tests {
             "C1".into(),
             Some(7),
             1,
-            Utc::now().naive_utc(),
+            &WriteTime::new(Utc::now().naive_utc()),
         );
         let json = serde_json::to_value(&row).unwrap();
         let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();

@@ -4,6 +4,7 @@ pub mod filesystem;
 pub mod number_series;
 pub mod schema;
 pub mod sql;
+pub mod write_time;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -45,8 +45,8 @@ pub async fn replay_or_record<B: MessageBody + 'static>(
     if req.method() != Method::POST {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    // Without an API key there is no owner to scope the record to, and the handler answers
-    // 401 before anything else is said about the request.
+    // Without an API key there is no owner to scope the record to (the `authenticate`
+    // middleware outside answers 401 before this runs; this guards other mountings).
     let Some(owner) = auth::bearer_token(req.headers()).map(hash_key) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };

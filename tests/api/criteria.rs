@@ -44,13 +44,14 @@ async fn seed(app: &TestApp) {
         .unwrap();
     assert_json(response, 201).await;
     let items = json!({"items": [
-        {"no": "C1", "type": "company", "name": "Acme AS", "city": "Oslo", "country_code": "NO",
+        {"no": "C1", "type": "company", "name": "Acme AS", "city": "Oslo", "country_code": "NO", "post_code": "0150",
          "mailing_group_codes": ["NEWS"], "industry_group_codes": ["IT"], "business_relation_codes": ["PARTNER"]},
         {"no": "P1", "type": "person", "name": "Kari Nordmann", "company_no": "C1", "city": "Oslo",
          "email": "kari@acme.no", "salesperson_code": "SP1", "job_responsibility_codes": ["BUY"]},
         {"no": "P2", "type": "person", "name": "Ola Hansen", "company_no": "C1", "city": "Bergen",
-         "exclude_from_segment": true},
-        {"no": "C2", "type": "company", "name": "Bølgen Bar", "city": "Ålesund", "email": "post@bolgen.no",
+         "territory_code": "WEST", "exclude_from_segment": true},
+        {"no": "C2", "type": "company", "name": "Bølgen Bar", "city": "Ålesund", "county": "Møre og Romsdal",
+         "email": "post@bolgen.no",
          "correspondence_type": "email"},
         {"no": "P3", "type": "person", "name": "Åse Lie", "company_no": "C2", "city": "Ålesund", "privacy_blocked": true},
         {"no": "P4", "type": "person", "name": "Per Solo", "language_code": "nb-NO", "mailing_group_codes": ["NEWS"]},
@@ -116,6 +117,11 @@ db_test!(each_field_kind_and_operator_selects_exactly_the_fixture_s_contacts, |a
         (json!({"field": "company_no", "op": "eq", "value": "C1"}), &["C1", "P1", "P2"]),
         (json!({"field": "company_no", "op": "is_null", "value": true}), &["P4"]),
         (json!({"field": "country_code", "op": "eq", "value": "NO"}), &["C1"]),
+        // Each contact column is its own: a filter on one never reads another.
+        (json!({"field": "post_code", "op": "eq", "value": "0150"}), &["C1"]),
+        (json!({"field": "post_code", "op": "is_null", "value": false}), &["C1"]),
+        (json!({"field": "county", "op": "contains", "value": "romsdal"}), &["C2"]),
+        (json!({"field": "territory_code", "op": "in", "value": ["WEST"]}), &["P2"]),
         (json!({"field": "salesperson_code", "op": "eq", "value": "SP1"}), &["P1"]),
         (json!({"field": "language_code", "op": "starts_with", "value": "NB"}), &["P4"]),
         (json!({"field": "has_email", "op": "eq", "value": true}), &["P1", "C2"]),

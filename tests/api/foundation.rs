@@ -39,6 +39,43 @@ db_test!(an_unknown_or_malformed_key_is_401, |app| {
     assert_problem(basic, 401, "unauthorized").await;
 });
 
+db_test!(a_wrong_key_is_401_whatever_else_is_wrong_with_the_request, |app| {
+    // The key is checked before the body is read or an idempotency key looked at: a client with
+    // a wrong key learns that first, not what else its request got wrong.
+    let malformed = app
+        .request_as(Method::POST, "/v1/contacts", Some("crm_not-a-key"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(malformed, 401, "unauthorized").await;
+    let invalid = app
+        .request_as(Method::POST, "/v1/contacts/bulk", Some("crm_not-a-key"))
+        .json(&json!({"items": [{"type": "planet"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(invalid, 401, "unauthorized").await;
+    let bad_idempotency_key = app
+        .request_as(Method::POST, "/v1/contacts", Some("crm_not-a-key"))
+        .header("idempotency-key", "has spaces in it")
+        .json(&json!({"type": "company", "name": "A"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(bad_idempotency_key, 401, "unauthorized").await;
+    // A known key without the scope is 403 before its malformed body is looked at.
+    let read_only = app
+        .request_as(Method::POST, "/v1/contacts", Some(&app.read_key))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(read_only, 403, "forbidden").await;
+});
+
 db_test!(each_scope_reaches_what_it_may_and_no_further, |app| {
     let me =
         assert_json(app.request_as(Method::GET, "/v1/me", Some(&app.read_key)).send().await.unwrap(), 200)
