@@ -521,6 +521,16 @@ db_test!(the_interaction_history_filter_selects_on_log_entries, |app| {
     assert_eq!(selected(&app, segment, has(true, &canceled)).await, set(&["P4"]));
     let after = json!({"field": "date", "op": "gt", "value": "2026-03-01"});
     assert_eq!(selected(&app, segment, has(true, &after)).await, set(&["P1"]));
+    // The bounds include the day itself: an entry date is compared as a date, not as the
+    // midnight timestamp (which SQLite, comparing text, would put after it).
+    for (op, value, expected) in [
+        ("eq", "2026-03-01", &["C1"][..]),
+        ("gte", "2026-05-01", &["P1"]),
+        ("lte", "2026-03-01", &["C1", "P4"]),
+    ] {
+        let on_the_day = json!({"field": "date", "op": op, "value": value});
+        assert_eq!(selected(&app, segment, has(true, &on_the_day)).await, set(expected), "{on_the_day}");
+    }
 });
 
 db_test!(saved_criteria_replay_a_segment_s_filters_on_a_fresh_segment, |app| {
