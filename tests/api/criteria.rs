@@ -449,6 +449,18 @@ db_test!(every_invalid_filter_class_is_422_with_its_pointer_and_nothing_is_writt
             assert_eq!(faults, expected, "{body}");
         }
     }
+    // An operator the field does not allow names the field and the operators it does.
+    let body = json!({"action": "add", "filter": {"field": "city", "op": "gt", "value": "x"}});
+    let problem = assert_problem(
+        app.post(&format!("/v1/segments/{segment}/criteria-actions"), &body).await,
+        422,
+        "validation-failed",
+    )
+    .await;
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "city allows eq, ne, in, not_in, contains, starts_with, is_null, not gt"
+    );
     // Options that do not belong to the action.
     let body = json!({"action": "remove", "filter": {"all": []}, "expand_companies": true});
     let problem = assert_problem(
