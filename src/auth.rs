@@ -78,7 +78,7 @@ impl<S: RequiredScope> FromRequest for Caller<S> {
 }
 
 /// The middleware on `/v1`: authenticates a request before anything reads its body. A handler's
-/// extractors run side by side, so without it a malformed body (422) answered first while an
+/// extractors run side by side, so without it a malformed body (400 or 422) answered first while an
 /// unknown key was still being looked up, and an unauthenticated client learnt about the body
 /// instead of being told that its key is wrong.
 pub async fn authenticate<B: MessageBody + 'static>(

@@ -1,13 +1,12 @@
 //! Contact rows and the wire types (the writable state a write compares lives in `state.rs`).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-
-use crate::db::write_time::WriteTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::schema::contacts;
+use crate::db::write_time::WriteTime;
 use crate::domain::patch;
 use crate::domain::text::email_blank_or_null;
 use crate::domain::text::BoundedText;
