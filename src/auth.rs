@@ -104,8 +104,8 @@ async fn identify(req: &HttpRequest) -> Result<Identity, ApiError> {
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("application state missing"))?;
-    let token = match (req.headers().contains_key(header::AUTHORIZATION), bearer_token(req.headers())) {
-        (_, Some(token)) => token.to_owned(),
+    let hash = match (req.headers().contains_key(header::AUTHORIZATION), bearer_token(req.headers())) {
+        (_, Some(token)) => hash_key(token),
         (false, None) => {
             return Err(ApiError::Unauthorized("missing Authorization: Bearer <API key>".into()))
         }
@@ -113,7 +113,6 @@ async fn identify(req: &HttpRequest) -> Result<Identity, ApiError> {
             return Err(ApiError::Unauthorized("expected Authorization: Bearer <API key>".into()))
         }
     };
-    let hash = hash_key(&token);
     if state.admin_key_hash.as_deref() == Some(hash.as_str()) {
         return Ok(Identity { name: ENV_ADMIN_NAME.to_owned(), scope: ApiScope::Admin });
     }
