@@ -286,14 +286,10 @@ fn check_uniqueness(
 ) -> Result<Vec<FieldError>, ApiError> {
     let mut duplicates = Vec::new();
     for (field, unique) in [("no", UniqueField::No), ("external_id", UniqueField::ExternalId)] {
-        let value_of = |s: &ContactState| match unique {
-            UniqueField::No => s.no.clone(),
-            UniqueField::ExternalId => s.external_id.clone().map(String::from),
-        };
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
-            if let Some(value) = value_of(&plan.state) {
-                if let Some(first) = seen.insert(value.clone(), i) {
+            if let Some(value) = unique.of(&plan.state) {
+                if let Some(first) = seen.insert(value, i) {
                     errors.push(FieldError::new(
                         format!("{}.{field}", plan.field_prefix),
                         "duplicate_in_batch",
@@ -302,12 +298,11 @@ fn check_uniqueness(
                 }
             }
         }
-        let values: Vec<String> = seen.into_keys().collect();
-        let owners = owners.lookup(conn, unique, &values)?;
+        owners.fetch(conn, unique, seen.into_keys())?;
         for plan in plans {
-            let Some(value) = value_of(&plan.state) else { continue };
+            let Some(value) = unique.of(&plan.state) else { continue };
             let own_id = plan.existing.as_ref().map(|e| e.id);
-            if let Some(owner) = owners.get(&value).filter(|owner| Some(**owner) != own_id) {
+            if let Some(owner) = owners.owner(unique, value).filter(|owner| Some(*owner) != own_id) {
                 let name = if plan.field_prefix.is_empty() {
                     field.to_owned()
                 } else {
@@ -332,32 +327,50 @@ pub enum UniqueField {
 }
 
 /// Which contact holds a `no` or `external_id`, looked up once per value and remembered for
-/// the rest of the write (valid because the write transaction excludes other writers).
+/// the rest of the write (valid because the write transaction excludes other writers). One map
+/// per column, keyed by the value, so that asking costs a hash of a `&str` and no copy: a bulk
+/// request asks about every one of its 1000 items' keys three times.
 #[derive(Debug, Default)]
 pub struct UniqueOwners {
-    known: HashMap<(UniqueField, String), Option<i64>>,
+    /// value -> its owner, or None when looked up and free.
+    no: HashMap<String, Option<i64>>,
+    external_id: HashMap<String, Option<i64>>,
+}
+
+impl UniqueField {
+    /// The state's value of this column.
+    fn of(self, state: &ContactState) -> Option<&str> {
+        match self {
+            UniqueField::No => state.no.as_deref(),
+            UniqueField::ExternalId => state.external_id.as_deref(),
+        }
+    }
 }
 
 impl UniqueOwners {
-    /// The owners of those `values` that have one; only values not seen before are queried.
-    pub(super) fn lookup(
+    fn known(&self, field: UniqueField) -> &HashMap<String, Option<i64>> {
+        match field {
+            UniqueField::No => &self.no,
+            UniqueField::ExternalId => &self.external_id,
+        }
+    }
+
+    /// Looks up the owners of those `values` not looked up before.
+    pub(super) fn fetch<'v>(
         &mut self,
         conn: &mut Conn,
         field: UniqueField,
-        values: &[String],
-    ) -> Result<HashMap<String, i64>, ApiError> {
-        let unknown: Vec<String> = values
-            .iter()
-            .filter(|v| !self.known.contains_key(&(field, (*v).clone())))
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        values: impl IntoIterator<Item = &'v str>,
+    ) -> Result<(), ApiError> {
+        let known = self.known(field);
+        let mut asked = HashSet::new();
+        let unknown: Vec<&str> =
+            values.into_iter().filter(|v| !known.contains_key(*v) && asked.insert(*v)).collect();
+        let column = match field {
+            UniqueField::No => "contacts.no",
+            UniqueField::ExternalId => "contacts.external_id",
+        };
         for chunk in unknown.chunks(MAX_BINDS_PER_LIST) {
-            let column = match field {
-                UniqueField::No => "contacts.no",
-                UniqueField::ExternalId => "contacts.external_id",
-            };
             // On SQLite an `IN (?, ?, ...)` of 1000 binds is parsed anew for every batch; one
             // JSON array bound to `json_each` keeps the statement small and cached. PostgreSQL
             // binds the list as one array already.
@@ -382,18 +395,27 @@ impl UniqueOwners {
                         .load(conn)?,
                 }
             };
-            for value in chunk {
-                self.known.insert((field, value.clone()), None);
-            }
+            let known = match field {
+                UniqueField::No => &mut self.no,
+                UniqueField::ExternalId => &mut self.external_id,
+            };
+            known.reserve(chunk.len());
             for (value, id) in found {
                 if let Some(value) = value {
-                    self.known.insert((field, value), Some(id));
+                    known.insert(value, Some(id));
+                }
+            }
+            for value in chunk {
+                if !known.contains_key(*value) {
+                    known.insert((*value).to_owned(), None);
                 }
             }
         }
-        Ok(values
-            .iter()
-            .filter_map(|v| self.known.get(&(field, v.clone())).copied().flatten().map(|id| (v.clone(), id)))
-            .collect())
+        Ok(())
+    }
+
+    /// The contact that holds `value`, once fetched; None when free (or not fetched).
+    pub(super) fn owner(&self, field: UniqueField, value: &str) -> Option<i64> {
+        self.known(field).get(value).copied().flatten()
     }
 }

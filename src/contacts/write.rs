@@ -78,15 +78,13 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
         }
         // One lookup per key serves both the matching here and the uniqueness check later.
         let mut owners = UniqueOwners::default();
-        let external_ids: Vec<String> = items.iter().filter_map(match_key_external_id).collect();
-        let nos: Vec<String> = items.iter().filter_map(|i| i.no.clone().flatten()).collect();
-        let by_external_id = owners.lookup(conn, UniqueField::ExternalId, &external_ids)?;
-        let by_no = owners.lookup(conn, UniqueField::No, &nos)?;
+        owners.fetch(conn, UniqueField::ExternalId, items.iter().filter_map(match_key_external_id))?;
+        owners.fetch(conn, UniqueField::No, items.iter().filter_map(item_no))?;
         let mut ids: Vec<i64> = items
             .iter()
             .filter_map(|i| match match_key_external_id(i) {
-                Some(external_id) => by_external_id.get(&external_id).copied(),
-                None => i.no.clone().flatten().and_then(|no| by_no.get(&no).copied()),
+                Some(external_id) => owners.owner(UniqueField::ExternalId, external_id),
+                None => item_no(i).and_then(|no| owners.owner(UniqueField::No, no)),
             })
             .collect();
         ids.sort_unstable();
@@ -102,8 +100,8 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
         for (index, item) in items.into_iter().enumerate() {
             let field_prefix = format!("items[{index}]");
             let found = match match_key_external_id(&item) {
-                Some(external_id) => by_external_id.get(external_id.as_str()),
-                None => item.no.clone().flatten().and_then(|no| by_no.get(no.as_str())),
+                Some(external_id) => by_external_id.get(external_id),
+                None => item_no(&item).and_then(|no| by_no.get(no)),
             };
             let (existing, mut state) = match (found, item.contact_type.flatten()) {
                 (Some(e), _) => (Some((*e).clone()), e.state.clone()),
@@ -132,8 +130,13 @@ pub fn bulk_sync(conn: &mut Conn, items: Vec<ContactPatch>) -> Result<Vec<BulkRe
 }
 
 /// The `external_id` an item is matched on; an empty one means none, as everywhere else.
-fn match_key_external_id(item: &ContactPatch) -> Option<String> {
-    item.external_id.clone().flatten().filter(|x| !x.trim().is_empty()).map(String::from)
+fn match_key_external_id(item: &ContactPatch) -> Option<&str> {
+    item.external_id.as_ref()?.as_deref().filter(|x| !x.trim().is_empty())
+}
+
+/// The `no` an item names, if any.
+fn item_no(item: &ContactPatch) -> Option<&str> {
+    item.no.as_ref()?.as_deref()
 }
 
 /// Loads stored contacts as states, locking their rows on PostgreSQL first so that the
@@ -184,11 +187,11 @@ pub fn write_contacts(
 /// series that neither the table nor the batch holds.
 fn contact_numbers(conn: &mut Conn, plans: &[PlannedWrite]) -> Result<Vec<String>, ApiError> {
     let wanted = plans.iter().filter(|p| p.existing.is_none() && p.state.no.is_none()).count();
-    let batch_nos: HashSet<String> = plans.iter().filter_map(|p| p.state.no.clone()).collect();
+    let batch_nos: HashSet<&str> = plans.iter().filter_map(|p| p.state.no.as_deref()).collect();
     let mut assigned = number_series::assign(conn, number_series::CONTACT, wanted, |conn, candidates| {
         let mut taken: Vec<String> =
             contacts::table.filter(contacts::no.eq_any(candidates)).select(contacts::no).load(conn)?;
-        taken.extend(candidates.iter().filter(|c| batch_nos.contains(*c)).cloned());
+        taken.extend(candidates.iter().filter(|c| batch_nos.contains(c.as_str())).cloned());
         Ok(taken)
     })?
     .into_iter();
