@@ -565,3 +565,71 @@ pub fn time_bound(kind: FieldKind, value: &ScalarValue) -> Option<TimeBound> {
     let instant = chrono::DateTime::parse_from_rfc3339(text).ok()?.naive_utc();
     in_range(instant.date()).then_some(TimeBound::Instant(instant))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    /// The fault codes of a filter, empty when it parses.
+    fn faults(filter: &Value) -> Vec<String> {
+        match parse_filter(filter, "/filter") {
+            Ok(_) => Vec::new(),
+            Err(faults) => faults.into_iter().map(|f| f.code).collect(),
+        }
+    }
+
+    fn condition(value: Value) -> Value {
+        json!({"field": "city", "op": "in", "value": value})
+    }
+
+    fn leaf() -> Value {
+        json!({"field": "no", "op": "eq", "value": "x"})
+    }
+
+    #[test]
+    fn a_filter_of_exactly_the_most_nodes_parses_and_one_node_more_does_not() {
+        // The group counts as a node: MAX_NODES - 1 children make MAX_NODES nodes.
+        let group = |children: usize| json!({"all": vec![leaf(); children]});
+        assert_eq!(faults(&group(MAX_NODES - 1)), Vec::<String>::new());
+        assert_eq!(faults(&group(MAX_NODES)), ["too_many_nodes"]);
+    }
+
+    #[test]
+    fn a_filter_nested_exactly_the_deepest_parses_and_one_level_deeper_does_not() {
+        // The root is depth 1; each `not` adds a level.
+        let nested = |depth: usize| (1..depth).fold(leaf(), |node, _| json!({"not": node}));
+        assert_eq!(faults(&nested(MAX_DEPTH)), Vec::<String>::new());
+        assert_eq!(faults(&nested(MAX_DEPTH + 1)), ["too_deep"]);
+        // Groups and interaction tests nest the same way.
+        let in_groups = |depth: usize| (1..depth).fold(leaf(), |node, _| json!({"any": [node]}));
+        assert_eq!(faults(&in_groups(MAX_DEPTH)), Vec::<String>::new());
+        assert_eq!(faults(&in_groups(MAX_DEPTH + 1)), ["too_deep"]);
+        let in_history = |depth: usize| {
+            let inner = (2..depth).fold(
+                json!({"field": "interaction_template_code", "op": "eq", "value": "x"}),
+                |node, _| json!({"not": node}),
+            );
+            json!({"interactions": {"exists": true, "where": inner}})
+        };
+        assert_eq!(faults(&in_history(MAX_DEPTH)), Vec::<String>::new());
+        assert_eq!(faults(&in_history(MAX_DEPTH + 1)), ["too_deep"]);
+    }
+
+    #[test]
+    fn a_list_of_exactly_the_most_values_parses_and_one_value_more_does_not() {
+        let list = |len: usize| condition(Value::Array((0..len).map(|i| json!(format!("c{i}"))).collect()));
+        assert_eq!(faults(&list(MAX_LIST)), Vec::<String>::new());
+        assert_eq!(faults(&list(MAX_LIST + 1)), ["invalid_value"]);
+    }
+
+    #[test]
+    fn a_text_of_exactly_the_most_characters_parses_and_one_more_does_not() {
+        // Characters, not bytes: `é` is two bytes in UTF-8.
+        let text = |chars: usize| json!({"field": "city", "op": "eq", "value": "é".repeat(chars)});
+        assert_eq!(faults(&text(MAX_TEXT)), Vec::<String>::new());
+        assert_eq!(faults(&text(MAX_TEXT + 1)), ["invalid_value"]);
+        assert_eq!(faults(&json!({"field": "city", "op": "eq", "value": "a\0b"})), ["invalid_value"]);
+    }
+}
