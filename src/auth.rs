@@ -50,6 +50,8 @@ pub struct Caller<S> {
 struct Identity {
     name: String,
     scope: ApiScope,
+    /// The SHA-256 of the bearer key, which idempotency records are scoped by.
+    key_hash: String,
 }
 
 impl<S: RequiredScope> FromRequest for Caller<S> {
@@ -61,7 +63,7 @@ impl<S: RequiredScope> FromRequest for Caller<S> {
         let known = req.extensions().get::<Identity>().cloned();
         let req = req.clone();
         Box::pin(async move {
-            let Identity { name, scope } = match known {
+            let Identity { name, scope, .. } = match known {
                 Some(identity) => identity,
                 None => identify(&req).await?,
             };
@@ -114,16 +116,24 @@ async fn identify(req: &HttpRequest) -> Result<Identity, ApiError> {
         }
     };
     if state.admin_key_hash.as_deref() == Some(hash.as_str()) {
-        return Ok(Identity { name: ENV_ADMIN_NAME.to_owned(), scope: ApiScope::Admin });
+        return Ok(Identity { name: ENV_ADMIN_NAME.to_owned(), scope: ApiScope::Admin, key_hash: hash });
     }
     if let Some((name, scope)) = state.api_keys.get(&hash) {
-        return Ok(Identity { name, scope });
+        return Ok(Identity { name, scope, key_hash: hash });
     }
     let (lookup, generation) = (hash.clone(), state.api_keys.generation());
     let found = db::run(&state.pool, move |conn| find_active_key(conn, &lookup)).await?;
     let (name, scope) = found.ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))?;
-    state.api_keys.put(generation, hash, name.clone(), scope);
-    Ok(Identity { name, scope })
+    state.api_keys.put(generation, hash.clone(), name.clone(), scope);
+    Ok(Identity { name, scope, key_hash: hash })
+}
+
+/// The hash of the request's bearer key: the one `authenticate` computed, else computed here.
+pub fn bearer_key_hash(req: &HttpRequest) -> Option<String> {
+    if let Some(identity) = req.extensions().get::<Identity>() {
+        return Some(identity.key_hash.clone());
+    }
+    bearer_token(req.headers()).map(hash_key)
 }
 
 /// The token of `Authorization: Bearer <token>`, if the header has that form. The one reader of

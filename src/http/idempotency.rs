@@ -16,7 +16,6 @@ use diesel::prelude::*;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::api_keys::key::hash_key;
 use crate::db::schema::idempotency_records as records;
 use crate::db::{self, Conn, Pool};
 use crate::error::ApiError;
@@ -47,7 +46,7 @@ pub async fn replay_or_record<B: MessageBody + 'static>(
     }
     // Without an API key there is no owner to scope the record to (the `authenticate`
     // middleware outside answers 401 before this runs; this guards other mountings).
-    let Some(owner) = auth::bearer_token(req.headers()).map(hash_key) else {
+    let Some(owner) = auth::bearer_key_hash(req.request()) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = match idempotency_key(&req) {
