@@ -618,6 +618,14 @@ mod tests {
     }
 
     #[test]
+    fn an_interaction_test_inside_an_interaction_test_is_refused() {
+        let history = |condition: Value| json!({"interactions": {"exists": true, "where": condition}});
+        let entry = json!({"field": "interaction_template_code", "op": "eq", "value": "x"});
+        assert_eq!(faults(&history(entry.clone())), Vec::<String>::new());
+        assert_eq!(faults(&history(history(entry))), ["invalid_node"]);
+    }
+
+    #[test]
     fn a_list_of_exactly_the_most_values_parses_and_one_value_more_does_not() {
         let list = |len: usize| condition(Value::Array((0..len).map(|i| json!(format!("c{i}"))).collect()));
         assert_eq!(faults(&list(MAX_LIST)), Vec::<String>::new());
