@@ -626,6 +626,31 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_field_is_named_with_the_records_it_is_not_a_field_of() {
+        let messages = |filter: Value| -> Vec<String> {
+            parse_filter(&filter, "/filter")
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| f.message)
+                .collect()
+        };
+        let nope = json!({"field": "nope", "op": "eq", "value": "x"});
+        assert_eq!(messages(nope.clone()), ["\"nope\" is not a field of contacts"]);
+        assert_eq!(
+            messages(json!({"interactions": {"exists": true, "where": nope}})),
+            ["\"nope\" is not a field of interaction log entries"]
+        );
+    }
+
+    #[test]
+    fn the_value_of_a_condition_with_a_wrong_operator_is_not_judged() {
+        // Which values are right depends on the operator: only the operator is at fault.
+        assert_eq!(faults(&json!({"field": "city", "op": "gt", "value": 5})), ["invalid_operator"]);
+        assert_eq!(faults(&json!({"field": "city", "op": "like", "value": 5})), ["invalid_operator"]);
+    }
+
+    #[test]
     fn a_list_of_exactly_the_most_values_parses_and_one_value_more_does_not() {
         let list = |len: usize| condition(Value::Array((0..len).map(|i| json!(format!("c{i}"))).collect()));
         assert_eq!(faults(&list(MAX_LIST)), Vec::<String>::new());
