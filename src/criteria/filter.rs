@@ -651,6 +651,23 @@ mod tests {
     }
 
     #[test]
+    fn between_takes_its_bounds_lower_first_and_allows_equal_ones() {
+        let between =
+            |low: &str, high: &str| json!({"field": "created_at", "op": "between", "value": [low, high]});
+        assert_eq!(faults(&between("2026-01-01", "2026-02-01")), Vec::<String>::new());
+        assert_eq!(faults(&between("2026-01-01", "2026-01-01")), Vec::<String>::new());
+        assert_eq!(faults(&between("2026-02-01", "2026-01-01")), ["invalid_value"]);
+    }
+
+    #[test]
+    fn a_search_for_the_empty_text_is_refused_and_an_equality_with_it_is_not() {
+        for op in ["contains", "starts_with"] {
+            assert_eq!(faults(&json!({"field": "city", "op": op, "value": ""})), ["invalid_value"], "{op}");
+        }
+        assert_eq!(faults(&json!({"field": "city", "op": "eq", "value": ""})), Vec::<String>::new());
+    }
+
+    #[test]
     fn a_list_of_exactly_the_most_values_parses_and_one_value_more_does_not() {
         let list = |len: usize| condition(Value::Array((0..len).map(|i| json!(format!("c{i}"))).collect()));
         assert_eq!(faults(&list(MAX_LIST)), Vec::<String>::new());
