@@ -668,6 +668,14 @@ mod tests {
     }
 
     #[test]
+    fn an_id_is_an_integer_and_never_text() {
+        let history = |value: Value| json!({"interactions": {"exists": true, "where": {"field": "logged_segment_id", "op": "eq", "value": value}}});
+        assert_eq!(faults(&history(json!(7))), Vec::<String>::new());
+        assert_eq!(faults(&history(json!("7"))), ["invalid_value"]);
+        assert_eq!(faults(&history(json!(7.5))), ["invalid_value"]);
+    }
+
+    #[test]
     fn a_list_of_exactly_the_most_values_parses_and_one_value_more_does_not() {
         let list = |len: usize| condition(Value::Array((0..len).map(|i| json!(format!("c{i}"))).collect()));
         assert_eq!(faults(&list(MAX_LIST)), Vec::<String>::new());
