@@ -676,6 +676,21 @@ mod tests {
     }
 
     #[test]
+    fn a_time_is_a_date_or_an_rfc_3339_instant_within_years_1_to_9999() {
+        let created = |value: &str| json!({"field": "created_at", "op": "gte", "value": value});
+        for good in ["2026-03-01", "2026-03-01T10:00:00Z", "2026-03-01T10:00:00+01:00"] {
+            assert_eq!(faults(&created(good)), Vec::<String>::new(), "{good}");
+        }
+        for bad in ["yesterday", "2026-02-30", "10000-01-01", "2026-03-01 10:00"] {
+            assert_eq!(faults(&created(bad)), ["invalid_value"], "{bad}");
+        }
+        // An interaction's date is a day only.
+        let on_day = |value: &str| json!({"interactions": {"exists": true, "where": {"field": "date", "op": "eq", "value": value}}});
+        assert_eq!(faults(&on_day("2026-03-01")), Vec::<String>::new());
+        assert_eq!(faults(&on_day("2026-03-01T10:00:00Z")), ["invalid_value"]);
+    }
+
+    #[test]
     fn a_list_of_exactly_the_most_values_parses_and_one_value_more_does_not() {
         let list = |len: usize| condition(Value::Array((0..len).map(|i| json!(format!("c{i}"))).collect()));
         assert_eq!(faults(&list(MAX_LIST)), Vec::<String>::new());
