@@ -688,6 +688,17 @@ mod tests {
         let on_day = |value: &str| json!({"interactions": {"exists": true, "where": {"field": "date", "op": "eq", "value": value}}});
         assert_eq!(faults(&on_day("2026-03-01")), Vec::<String>::new());
         assert_eq!(faults(&on_day("2026-03-01T10:00:00Z")), ["invalid_value"]);
+        // The message names the forms the field takes.
+        let message =
+            |filter: Value| parse_filter(&filter, "/filter").err().unwrap_or_default()[0].message.clone();
+        assert_eq!(
+            message(created("yesterday")),
+            "the value must be a date-time as RFC 3339 or YYYY-MM-DD, years 1 to 9999"
+        );
+        assert_eq!(
+            message(on_day("yesterday")),
+            "the value must be a date-time as YYYY-MM-DD, years 1 to 9999"
+        );
     }
 
     #[test]
