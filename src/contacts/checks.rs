@@ -320,10 +320,20 @@ fn check_uniqueness(
 }
 
 /// A column whose values are unique among contacts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueField {
     No,
     ExternalId,
+}
+
+impl UniqueField {
+    /// The state's value of this column.
+    fn of(self, state: &ContactState) -> Option<&str> {
+        match self {
+            UniqueField::No => state.no.as_deref(),
+            UniqueField::ExternalId => state.external_id.as_deref(),
+        }
+    }
 }
 
 /// Which contact holds a `no` or `external_id`, looked up once per value and remembered for
@@ -335,16 +345,6 @@ pub struct UniqueOwners {
     /// value -> its owner, or None when looked up and free.
     no: HashMap<String, Option<i64>>,
     external_id: HashMap<String, Option<i64>>,
-}
-
-impl UniqueField {
-    /// The state's value of this column.
-    fn of(self, state: &ContactState) -> Option<&str> {
-        match self {
-            UniqueField::No => state.no.as_deref(),
-            UniqueField::ExternalId => state.external_id.as_deref(),
-        }
-    }
 }
 
 impl UniqueOwners {
