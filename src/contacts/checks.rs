@@ -355,6 +355,13 @@ impl UniqueOwners {
         }
     }
 
+    fn known_mut(&mut self, field: UniqueField) -> &mut HashMap<String, Option<i64>> {
+        match field {
+            UniqueField::No => &mut self.no,
+            UniqueField::ExternalId => &mut self.external_id,
+        }
+    }
+
     /// Looks up the owners of those `values` not looked up before.
     pub(super) fn fetch<'v>(
         &mut self,
@@ -395,10 +402,7 @@ impl UniqueOwners {
                         .load(conn)?,
                 }
             };
-            let known = match field {
-                UniqueField::No => &mut self.no,
-                UniqueField::ExternalId => &mut self.external_id,
-            };
+            let known = self.known_mut(field);
             known.reserve(chunk.len());
             for (value, id) in found {
                 if let Some(value) = value {

@@ -580,6 +580,11 @@ mod tests {
         }
     }
 
+    /// The fault messages of a filter, empty when it parses.
+    fn messages(filter: &Value) -> Vec<String> {
+        parse_filter(filter, "/filter").err().unwrap_or_default().into_iter().map(|f| f.message).collect()
+    }
+
     fn condition(value: Value) -> Value {
         json!({"field": "city", "op": "in", "value": value})
     }
@@ -627,18 +632,10 @@ mod tests {
 
     #[test]
     fn an_unknown_field_is_named_with_the_records_it_is_not_a_field_of() {
-        let messages = |filter: Value| -> Vec<String> {
-            parse_filter(&filter, "/filter")
-                .err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|f| f.message)
-                .collect()
-        };
         let nope = json!({"field": "nope", "op": "eq", "value": "x"});
-        assert_eq!(messages(nope.clone()), ["\"nope\" is not a field of contacts"]);
+        assert_eq!(messages(&nope), ["\"nope\" is not a field of contacts"]);
         assert_eq!(
-            messages(json!({"interactions": {"exists": true, "where": nope}})),
+            messages(&json!({"interactions": {"exists": true, "where": nope}})),
             ["\"nope\" is not a field of interaction log entries"]
         );
     }
@@ -689,14 +686,12 @@ mod tests {
         assert_eq!(faults(&on_day("2026-03-01")), Vec::<String>::new());
         assert_eq!(faults(&on_day("2026-03-01T10:00:00Z")), ["invalid_value"]);
         // The message names the forms the field takes.
-        let message =
-            |filter: Value| parse_filter(&filter, "/filter").err().unwrap_or_default()[0].message.clone();
         assert_eq!(
-            message(created("yesterday")),
+            messages(&created("yesterday"))[0],
             "the value must be a date-time as RFC 3339 or YYYY-MM-DD, years 1 to 9999"
         );
         assert_eq!(
-            message(on_day("yesterday")),
+            messages(&on_day("yesterday"))[0],
             "the value must be a date-time as YYYY-MM-DD, years 1 to 9999"
         );
     }

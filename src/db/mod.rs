@@ -367,8 +367,9 @@ mod tests {
         compile_options: String,
     }
 
-    /// `.cargo/config.toml` builds the bundled SQLite without its two global and per-connection
-    /// mutexes (a tenth of a SQLite bulk sync's time); a build that lost the setting fails here.
+    /// `.cargo/config.toml` builds the bundled SQLite without its global memory-statistics mutex
+    /// and its per-connection mutex (7 % of a SQLite bulk sync's time); a build that lost the
+    /// setting fails here.
     #[test]
     fn the_bundled_sqlite_is_built_multi_thread_without_memory_statistics() {
         let mut conn = SqliteConnection::establish(":memory:").unwrap();
